@@ -1,0 +1,63 @@
+"""Pieces every page shares: the tour's order and the previous/next links.
+
+This module imports streamlit, so it lives beside the pages, not in ``unetviz``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class Stop:
+    path: str  # script path relative to the repository root
+    title: str
+    icon: str
+    blurb: str  # one line for the home page's list
+    section: str
+
+
+TOUR = [
+    Stop("pages/home.py", "What is a U-Net?", ":material/home:",
+         "An image in, an image out: why U-Nets exist and the shape that names them.", "Start"),
+    Stop("pages/convolution.py", "Convolution", ":material/grid_on:",
+         "Slide a filter over your own drawing, one window at a time: padding, stride, bias, "
+         "activation.", "Operations"),
+    Stop("pages/filters.py", "Filters", ":material/filter_b_and_w:",
+         "Edge detectors on real images: why red, why blue, why zero.", "Operations"),
+    Stop("pages/channels.py", "Channels", ":material/layers:",
+         "Many filters stack into channels; multi-channel filters sum them.", "Operations"),
+    Stop("pages/pooling.py", "Pooling & up-sampling", ":material/zoom_out_map:",
+         "Shrink with max or average pooling, grow back with up-sampling.", "Operations"),
+    Stop("pages/skips.py", "Skip connections", ":material/merge:",
+         "Concatenate the encoder's detail into the decoder.", "Operations"),
+    Stop("pages/builder.py", "Build a U-Net", ":material/construction:",
+         "Sliders for depth, filters and kernels; the layer table and the U update live.",
+         "Models"),
+    Stop("pages/train.py", "Train", ":material/model_training:",
+         "Train it in your browser on a toy task, generated cells or real EM membranes.",
+         "Models"),
+    Stop("pages/inspector.py", "Look inside", ":material/visibility:",
+         "Every layer's filters and activations, for your model or the pretrained one.",
+         "Models"),
+]
+
+
+def stop_for(path: str) -> Stop:
+    return next(s for s in TOUR if s.path == path)
+
+
+def tour_nav(current: str) -> None:
+    """Previous / next links at the foot of a page."""
+    i = [s.path for s in TOUR].index(current)
+    st.divider()
+    left, mid, right = st.columns([1, 2, 1])
+    if i > 0:
+        prev = TOUR[i - 1]
+        left.page_link(prev.path, label=f"Back: {prev.title}", icon=":material/arrow_back:")
+    mid.caption(f"Step {i + 1} of {len(TOUR)} in the tour")
+    if i + 1 < len(TOUR):
+        nxt = TOUR[i + 1]
+        right.page_link(nxt.path, label=f"Next: {nxt.title}", icon=":material/arrow_forward:")

@@ -1,0 +1,26 @@
+"""Real-browser test: the app starts, and every page opens with no exception."""
+
+import pytest
+from browser_support import browser_page, need_browser, running_app, wait_idle
+
+from pages._common import TOUR
+
+pytestmark = pytest.mark.browser
+
+
+def url_path(stop) -> str:
+    """The URL path Streamlit gives a page: its file name, '' for the default page."""
+    return "" if stop is TOUR[0] else stop.path.removeprefix("pages/").removesuffix(".py")
+
+
+def test_every_page_opens_without_exception():
+    need_browser()
+    with running_app() as url, browser_page() as page:
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        for stop in TOUR:
+            page.goto(f"{url}/{url_path(stop)}")
+            page.get_by_role("heading", name=stop.title).first.wait_for(timeout=60_000)
+            wait_idle(page)
+            assert page.get_by_test_id("stException").count() == 0, stop.path
+        assert not errors, errors

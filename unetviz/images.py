@@ -1,0 +1,135 @@
+"""Turn whatever a person uploads into a float32 grayscale array in [0, 1].
+
+Every path by which an image enters the app goes through :func:`load_image`,
+which refuses, with a message a person can act on, anything it cannot use.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 40_000_000  # about 6300x6300; larger images are refused before decoding
+MAX_BYTES = 50 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
+FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "GIF")
+
+
+class ImageInputError(ValueError):
+    """An image that cannot be used, with the reason in words."""
+
+
+def _read_bytes(source) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageInputError(f"There is no file at {path}.")
+        if path.stat().st_size > MAX_BYTES:
+            raise ImageInputError(
+                f"The file is {path.stat().st_size / 1e6:.0f} MB; the limit is "
+                f"{MAX_BYTES / 1e6:.0f} MB."
+            )
+        data = path.read_bytes()
+    elif hasattr(source, "read"):
+        data = source.read(MAX_BYTES + 1)
+    else:
+        raise ImageInputError(f"Cannot read an image from a {type(source).__name__}.")
+    if len(data) > MAX_BYTES:
+        raise ImageInputError(f"The file is over the {MAX_BYTES / 1e6:.0f} MB limit.")
+    if not data:
+        raise ImageInputError("The file is empty.")
+    return data
+
+
+def _to_gray(im: Image.Image) -> np.ndarray:
+    """Decode ``im`` to (H, W) float32 in [0, 1], whatever its mode."""
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(im, dtype=np.float32) / 65535.0
+    if mode == "I":
+        a = np.asarray(im, dtype=np.float64)
+        if a.size and a.min() >= 0 and a.max() <= 65535:
+            return (a / (255.0 if a.max() <= 255 else 65535.0)).astype(np.float32)
+        return _rescale(a)
+    if mode == "F":
+        a = np.asarray(im, dtype=np.float64)
+        if not np.all(np.isfinite(a)):
+            raise ImageInputError(
+                "The image holds values that are not numbers (NaN or infinity); "
+                "fix or replace them and upload it again."
+            )
+        if a.size and a.min() >= 0.0 and a.max() <= 1.0:
+            return a.astype(np.float32)
+        return _rescale(a)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
+        # Transparent areas are shown on white, as an image viewer would.
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, rgba)
+    if im.mode != "L":
+        im = im.convert("RGB").convert("L")
+    return np.asarray(im, dtype=np.float32) / 255.0
+
+
+def _rescale(a: np.ndarray) -> np.ndarray:
+    lo, hi = float(a.min()), float(a.max())
+    if hi == lo:
+        return np.zeros(a.shape, np.float32)
+    return ((a - lo) / (hi - lo)).astype(np.float32)
+
+
+def load_image(source, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Load an image as a (H, W) float32 array in [0, 1].
+
+    ``source`` is bytes, a path, or a binary file object. PNG, JPEG, TIFF, BMP
+    and GIF (first frame) are read; 8-bit, 16-bit and float data; grayscale,
+    RGB(A), palette and CMYK. EXIF orientation is applied. Anything unusable
+    raises :class:`ImageInputError`.
+
+    Examples
+    --------
+    >>> from PIL import Image; import io
+    >>> buf = io.BytesIO(); Image.new("L", (3, 2), 255).save(buf, "PNG")
+    >>> load_image(buf.getvalue()).shape
+    (2, 3)
+    """
+    data = _read_bytes(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(data), formats=FORMATS)
+        except UnidentifiedImageError:
+            raise ImageInputError(
+                "This file is not an image we can read. Use a PNG, JPEG, TIFF, BMP or GIF."
+            ) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageInputError("The image is far too large to open safely.") from None
+        except Exception as exc:  # noqa: BLE001 - corrupt headers raise many kinds
+            raise ImageInputError(f"The image header is damaged ({exc}).") from None
+        w, h = im.size
+        if w < 1 or h < 1:
+            raise ImageInputError("The image has no pixels.")
+        if w * h > max_pixels:
+            raise ImageInputError(
+                f"The image is {w}x{h} = {w * h / 1e6:.0f} million pixels; the limit is "
+                f"{max_pixels / 1e6:.0f} million. Shrink it and upload it again."
+            )
+        try:
+            im.seek(0)  # first frame of a GIF or multi-page TIFF
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            out = _to_gray(im)
+        except ImageInputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - truncated or corrupt pixel data
+            raise ImageInputError(
+                f"The image could not be decoded; the file may be truncated or damaged ({exc})."
+            ) from None
+    if not np.all(np.isfinite(out)):
+        raise ImageInputError("The image holds values that are not numbers (NaN or infinity).")
+    return np.clip(out, 0.0, 1.0)

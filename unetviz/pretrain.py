@@ -1,0 +1,229 @@
+"""Train and evaluate the models shipped in ``pretrained/``.
+
+Reproduce them with::
+
+    python -m unetviz.pretrain inversion
+    python -m unetviz.pretrain membrane --data ../shared/data/isbi2012-membrane
+    python -m unetviz.pretrain evaluate --data ../shared/data/isbi2012-membrane
+
+Each run writes the ``.keras`` file and a JSON card beside it; the Markdown
+model card is written from the JSON (see :func:`write_card`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained"
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "isbi2012-membrane"
+
+
+def predict_full(model, image: np.ndarray) -> np.ndarray:
+    """Predict a whole (H, W) image in one pass of a fully convolutional model."""
+    x = image[None, :, :, None].astype(np.float32)  # (1, H, W, 1)
+    return np.asarray(model(x, training=False))[0, :, :, 0].astype(np.float32)
+
+
+def evaluate_membrane(model, data_dir=DEFAULT_DATA, indices=None) -> dict:
+    """Pixel error, Dice and IoU on whole held-out slices (default 25-29)."""
+    from unetviz.data import HELD_OUT, read_isbi_folder
+    from unetviz.metrics import segmentation_scores
+
+    data = read_isbi_folder(data_dir, indices or HELD_OUT)
+    per = [segmentation_scores(predict_full(model, im), lab)
+           for im, lab in zip(data.images, data.labels)]
+    return {
+        "slices": list(data.indices),
+        "pixel_error": float(np.mean([s.pixel_error for s in per])),
+        "dice": float(np.mean([s.dice for s in per])),
+        "iou": float(np.mean([s.iou for s in per])),
+        "per_slice": [vars(s) for s in per],
+    }
+
+
+def _machine() -> str:
+    import keras
+
+    return f"{platform.machine()} CPU, Keras {keras.__version__} on {keras.backend.backend()}"
+
+
+def train_inversion(out: Path, epochs: int = 500, seed: int = 0) -> dict:
+    """The tutorial's 348-parameter model on its toy task (Adam 5e-4, MSE)."""
+    import keras
+
+    from unetviz.data import toy_inversion
+    from unetviz.model import PRESETS, build_unet, save_model
+
+    keras.utils.set_random_seed(seed)
+    x, y = toy_inversion(100, 8, seed=seed)
+    model = build_unet(PRESETS["seed-simple"])
+    model.compile(keras.optimizers.Adam(5e-4), loss="mse")
+    t0 = time.time()
+    hist = model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
+    seconds = time.time() - t0
+    xt, yt = toy_inversion(100, 8, seed=seed + 1)
+    pred = np.asarray(model(xt, training=False))
+    save_model(model, out)
+    card = {
+        "name": "inversion",
+        "preset": "seed-simple",
+        "params": int(model.count_params()),
+        "command": f"python -m unetviz.pretrain inversion --epochs {epochs} --seed {seed}",
+        "data": "100 random 8x8 binary images and their inversions (unetviz.data.toy_inversion, seed 0)",
+        "epochs": epochs,
+        "batch_size": 32,
+        "optimizer": "Adam, learning rate 5e-4",
+        "loss": "mse",
+        "seconds": round(seconds, 1),
+        "machine": _machine(),
+        "loss_first_epoch": float(hist.history["loss"][0]),
+        "loss_last_epoch": float(hist.history["loss"][-1]),
+        "test_mse": float(np.mean((pred - yt) ** 2)),
+        "test_pixel_accuracy": float(np.mean((pred >= 0.5) == (yt >= 0.5))),
+    }
+    return card
+
+
+def train_membrane(out: Path, data_dir=DEFAULT_DATA, epochs: int = 40, steps: int = 250,
+                   batch: int = 16, crop: int = 128, lr: float = 1e-3, seed: int = 0,
+                   mixed: bool = True, log=print) -> dict:
+    """The tutorial's membrane U-Net, trained with BCE + Dice on random crops of slices 0-24."""
+    import keras
+
+    from unetviz.data import TRAIN_SLICES, random_crops, read_isbi_folder
+    from unetviz.losses import get_loss, membrane_dice
+    from unetviz.model import PRESETS, build_unet, rebuild, save_model
+
+    keras.utils.set_random_seed(seed)
+    data = read_isbi_folder(data_dir, TRAIN_SLICES)
+    rng = np.random.default_rng(seed)
+
+    class Crops(keras.utils.PyDataset):
+        def __len__(self):
+            return steps
+
+        def __getitem__(self, i):
+            x, y = random_crops(data.images, data.labels, batch, crop, rng)
+            # Mild brightness/contrast jitter so the model does not lean on exact grey levels.
+            a = rng.uniform(0.85, 1.15, (batch, 1, 1, 1)).astype(np.float32)
+            b = rng.uniform(-0.08, 0.08, (batch, 1, 1, 1)).astype(np.float32)
+            return np.clip(x * a + b, 0, 1), y
+
+    config = PRESETS["seed-membrane"].replace(input_size=None, name="membrane")
+    if mixed:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    model = build_unet(config)
+    schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * steps, alpha=0.02)
+    model.compile(keras.optimizers.Adam(schedule), loss=get_loss("bce_dice"),
+                  metrics=[membrane_dice])
+    keras.mixed_precision.set_global_policy("float32")
+
+    history = []
+    t0 = time.time()
+    for epoch in range(1, epochs + 1):
+        h = model.fit(Crops(), epochs=epoch, initial_epoch=epoch - 1, verbose=0)
+        row = {"epoch": epoch, "seconds": round(time.time() - t0, 1),
+               **{k: float(v[-1]) for k, v in h.history.items()}}
+        if epoch % 5 == 0 or epoch == epochs:
+            f32 = rebuild(model, config)
+            row["held_out"] = {k: v for k, v in evaluate_membrane(f32, data_dir).items()
+                               if k in ("pixel_error", "dice")}
+            save_model(f32, out)  # a usable checkpoint while the run goes on
+        history.append(row)
+        log(json.dumps(row))
+        sys.stdout.flush()
+    seconds = time.time() - t0
+    final = rebuild(model, config)
+    save_model(final, out)
+    scores = evaluate_membrane(final, data_dir)
+    return {
+        "name": "membrane",
+        "preset": "seed-membrane (input size left open, so whole 512x512 slices are predicted)",
+        "params": int(final.count_params()),
+        "command": (f"python -m unetviz.pretrain membrane --data DATA --epochs {epochs} "
+                    f"--steps {steps} --batch {batch} --crop {crop} --lr {lr} --seed {seed}"
+                    + ("" if mixed else " --no-mixed")),
+        "data": "ISBI 2012 membrane, train slices 0-24 (held out: 25-29)",
+        "augmentation": f"random {crop}x{crop} crops, one of the 8 rotations/flips each, "
+                        "brightness x[0.85, 1.15] + [-0.08, 0.08]",
+        "epochs": epochs,
+        "steps_per_epoch": steps,
+        "batch_size": batch,
+        "crops_seen": epochs * steps * batch,
+        "optimizer": f"Adam, cosine decay from {lr} to {lr * 0.02:g}",
+        "loss": "binary cross-entropy + membrane Dice",
+        "precision": "mixed bfloat16 during training, saved as float32" if mixed else "float32",
+        "seconds": round(seconds, 1),
+        "machine": _machine(),
+        "held_out": scores,
+        "history": history,
+    }
+
+
+def write_card(card: dict, json_path: Path) -> None:
+    """Write the JSON card and a Markdown model card beside it."""
+    json_path.write_text(json.dumps(card, indent=2) + "\n")
+    lines = [f"# Model card: {card['name']}", ""]
+    skip = {"history", "held_out", "name"}
+    for key, value in card.items():
+        if key not in skip:
+            lines.append(f"- **{key.replace('_', ' ')}**: {value}")
+    if "held_out" in card:
+        s = card["held_out"]
+        lines += ["", f"## Held-out scores (whole 512x512 slices {s['slices']}, threshold 0.5)", "",
+                  "| slice | pixel error | membrane Dice | IoU |", "|---|---|---|---|"]
+        for i, p in zip(s["slices"], s["per_slice"]):
+            lines.append(f"| {i} | {p['pixel_error']:.4f} | {p['dice']:.4f} | {p['iou']:.4f} |")
+        lines.append(f"| **mean** | **{s['pixel_error']:.4f}** | **{s['dice']:.4f}** | "
+                     f"**{s['iou']:.4f}** |")
+        lines += ["", "Reference on the same slices: predicting \"cell\" everywhere scores pixel "
+                  "error 0.199; the tutorial's own recipe about 0.106 and Dice 0.75.",
+                  "", "Measured by `python -m unetviz.pretrain evaluate`."]
+    json_path.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m unetviz.pretrain", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=("inversion", "membrane", "evaluate"))
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="ISBI-layout folder")
+    ap.add_argument("--out", default=None, help="where to write the .keras file")
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--steps", type=int, default=250)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-mixed", action="store_true", help="train in float32")
+    a = ap.parse_args(argv)
+    if a.what == "evaluate":
+        from unetviz.model import load_model
+
+        model = load_model(a.out or PRETRAINED / "membrane.keras")
+        scores = evaluate_membrane(model, a.data)
+        print(json.dumps({k: scores[k] for k in ("slices", "pixel_error", "dice", "iou")}))
+        return 0
+    out = Path(a.out or PRETRAINED / f"{a.what}.keras")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if a.what == "inversion":
+        card = train_inversion(out, epochs=a.epochs or 500, seed=a.seed)
+    else:
+        card = train_membrane(out, a.data, epochs=a.epochs or 40, steps=a.steps, batch=a.batch,
+                              crop=a.crop, lr=a.lr, seed=a.seed, mixed=not a.no_mixed)
+    write_card(card, out.with_suffix(".json"))
+    summary = {k: v for k, v in card.items() if k != "history"}
+    if "held_out" in summary:
+        summary["held_out"] = {k: summary["held_out"][k] for k in ("pixel_error", "dice", "iou")}
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
