@@ -133,3 +133,37 @@ def load_image(source, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     if not np.all(np.isfinite(out)):
         raise ImageInputError("The image holds values that are not numbers (NaN or infinity).")
     return np.clip(out, 0.0, 1.0)
+
+
+def to_grid(image, n: int) -> np.ndarray:
+    """Reduce an (H, W) image to an ``n x n`` grid by averaging (centre-cropped to a square).
+
+    >>> to_grid(np.ones((10, 20)), 5).shape
+    (5, 5)
+    """
+    a = np.asarray(image, dtype=np.float32)
+    if a.ndim != 2 or a.size == 0:
+        raise ImageInputError(f"Expected a 2D grayscale image; got shape {a.shape}.")
+    if n < 1:
+        raise ValueError("The grid needs at least one cell.")
+    h, w = a.shape
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = a[top:top + side, left:left + side]
+    if side == n:
+        return square.copy()
+    im = Image.fromarray(square, mode="F")
+    resample = Image.Resampling.BOX if side > n else Image.Resampling.NEAREST
+    return np.clip(np.asarray(im.resize((n, n), resample), np.float32), 0.0, 1.0)
+
+
+def rgba_to_gray(rgba) -> np.ndarray:
+    """A canvas's (H, W, 4) uint8 RGBA pixels as (H, W) float32 brightness in [0, 1]."""
+    a = np.asarray(rgba, dtype=np.float32)
+    if a.ndim != 3 or a.shape[2] < 3:
+        raise ImageInputError(f"Expected RGB(A) pixels; got shape {a.shape}.")
+    rgb = a[:, :, :3] / 255.0
+    if a.shape[2] == 4:
+        alpha = a[:, :, 3:4] / 255.0
+        rgb = rgb * alpha  # transparent canvas pixels count as the black background
+    return (rgb @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.float32)
