@@ -1,8 +1,8 @@
 """Real-browser test: the app starts, and every page opens with no exception."""
 
 import pytest
-from browser_support import browser_page, need_browser, running_app, wait_idle
 
+from browser_support import browser_page, need_browser, running_app, wait_idle
 from pages._common import TOUR
 
 pytestmark = pytest.mark.browser
