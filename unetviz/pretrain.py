@@ -93,8 +93,12 @@ def train_inversion(out: Path, epochs: int = 500, seed: int = 0) -> dict:
 
 def train_membrane(out: Path, data_dir=DEFAULT_DATA, epochs: int = 40, steps: int = 250,
                    batch: int = 16, crop: int = 128, lr: float = 1e-3, seed: int = 0,
-                   mixed: bool = True, log=print) -> dict:
-    """The tutorial's membrane U-Net, trained with BCE + Dice on random crops of slices 0-24."""
+                   mixed: bool = True, stop_after: int | None = None, log=print) -> dict:
+    """The tutorial's membrane U-Net, trained with BCE + Dice on random crops of slices 0-24.
+
+    The learning rate follows a cosine decay planned over ``epochs``;
+    ``stop_after`` ends the run early (same schedule, fewer epochs).
+    """
     import keras
 
     from unetviz.data import TRAIN_SLICES, random_crops, read_isbi_folder
@@ -126,12 +130,13 @@ def train_membrane(out: Path, data_dir=DEFAULT_DATA, epochs: int = 40, steps: in
     keras.mixed_precision.set_global_policy("float32")
 
     history = []
+    last = min(epochs, stop_after or epochs)
     t0 = time.time()
-    for epoch in range(1, epochs + 1):
+    for epoch in range(1, last + 1):
         h = model.fit(Crops(), epochs=epoch, initial_epoch=epoch - 1, verbose=0)
         row = {"epoch": epoch, "seconds": round(time.time() - t0, 1),
                **{k: float(v[-1]) for k, v in h.history.items()}}
-        if epoch % 5 == 0 or epoch == epochs:
+        if epoch % 5 == 0 or epoch == last:
             f32 = rebuild(model, config)
             row["held_out"] = {k: v for k, v in evaluate_membrane(f32, data_dir).items()
                                if k in ("pixel_error", "dice")}
@@ -142,22 +147,33 @@ def train_membrane(out: Path, data_dir=DEFAULT_DATA, epochs: int = 40, steps: in
     seconds = time.time() - t0
     final = rebuild(model, config)
     save_model(final, out)
-    scores = evaluate_membrane(final, data_dir)
+    return membrane_card(final, data_dir, epochs=epochs, steps=steps, batch=batch, crop=crop,
+                         lr=lr, seed=seed, mixed=mixed, stopped_after=last, seconds=seconds,
+                         history=history)
+
+
+def membrane_card(model, data_dir, *, epochs, steps, batch, crop, lr, seed, mixed, stopped_after,
+                  seconds, history) -> dict:
+    """The model card of a membrane run, with freshly measured held-out scores."""
+    scores = evaluate_membrane(model, data_dir)
+    stop = f" --stop-after {stopped_after}" if stopped_after < epochs else ""
     return {
         "name": "membrane",
         "preset": "seed-membrane (input size left open, so whole 512x512 slices are predicted)",
-        "params": int(final.count_params()),
+        "params": int(model.count_params()),
         "command": (f"python -m unetviz.pretrain membrane --data DATA --epochs {epochs} "
                     f"--steps {steps} --batch {batch} --crop {crop} --lr {lr} --seed {seed}"
-                    + ("" if mixed else " --no-mixed")),
+                    + stop + ("" if mixed else " --no-mixed")),
         "data": "ISBI 2012 membrane, train slices 0-24 (held out: 25-29)",
         "augmentation": f"random {crop}x{crop} crops, one of the 8 rotations/flips each, "
                         "brightness x[0.85, 1.15] + [-0.08, 0.08]",
-        "epochs": epochs,
+        "epochs": stopped_after,
+        "epochs_planned": epochs,
         "steps_per_epoch": steps,
         "batch_size": batch,
-        "crops_seen": epochs * steps * batch,
-        "optimizer": f"Adam, cosine decay from {lr} to {lr * 0.02:g}",
+        "crops_seen": stopped_after * steps * batch,
+        "optimizer": f"Adam, cosine decay from {lr} to {lr * 0.02:g} planned over {epochs} epochs"
+                     + (f", stopped after epoch {stopped_after}" if stopped_after < epochs else ""),
         "loss": "binary cross-entropy + membrane Dice",
         "precision": "mixed bfloat16 during training, saved as float32" if mixed else "float32",
         "seconds": round(seconds, 1),
@@ -201,6 +217,8 @@ def main(argv=None) -> int:
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="end after this epoch (the schedule stays planned over --epochs)")
     ap.add_argument("--no-mixed", action="store_true", help="train in float32")
     a = ap.parse_args(argv)
     if a.what == "evaluate":
@@ -216,7 +234,8 @@ def main(argv=None) -> int:
         card = train_inversion(out, epochs=a.epochs or 500, seed=a.seed)
     else:
         card = train_membrane(out, a.data, epochs=a.epochs or 40, steps=a.steps, batch=a.batch,
-                              crop=a.crop, lr=a.lr, seed=a.seed, mixed=not a.no_mixed)
+                              crop=a.crop, lr=a.lr, seed=a.seed, mixed=not a.no_mixed,
+                              stop_after=a.stop_after)
     write_card(card, out.with_suffix(".json"))
     summary = {k: v for k, v in card.items() if k != "history"}
     if "held_out" in summary:
