@@ -61,3 +61,23 @@ def tour_nav(current: str) -> None:
     if i + 1 < len(TOUR):
         nxt = TOUR[i + 1]
         right.page_link(nxt.path, label=f"Next: {nxt.title}", icon=":material/arrow_forward:")
+
+
+def _leave_pages_directory_mode() -> None:
+    """Make a direct link such as ``/pooling`` open the app, not a bare page.
+
+    Streamlit starts in its old "pages directory" mode whenever a ``pages/``
+    folder sits beside the entry script, and stays in it until some run calls
+    ``st.navigation``. A first visit straight to ``/pooling`` would then run
+    that page alone, with an automatic sidebar and without ``app.py``. Leaving
+    the mode and re-running hands the visit to ``app.py``'s navigation, which
+    opens the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()

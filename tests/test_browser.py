@@ -24,3 +24,15 @@ def test_every_page_opens_without_exception():
             wait_idle(page)
             assert page.get_by_test_id("stException").count() == 0, stop.path
         assert not errors, errors
+
+
+def test_a_direct_link_opens_the_app_not_a_bare_page():
+    """A shared link straight to a page gets the app's navigation and layout."""
+    need_browser()
+    with running_app() as url, browser_page() as page:
+        page.goto(f"{url}/pooling")
+        page.get_by_role("heading", name="Pooling & up-sampling").first.wait_for(timeout=60_000)
+        wait_idle(page)
+        nav = page.get_by_test_id("stSidebarNav").inner_text()
+        assert "What is a U-Net?" in nav and "Look inside" in nav
+        assert "common" not in nav.split()

@@ -137,8 +137,13 @@ def validate_config(config: UNetConfig) -> None:
         raise UNetConfigError("Every level needs at least one filter.")
     if any(k < 1 for k in c.kernel_sizes) or c.up_kernel < 1 or c.out_kernel < 1:
         raise UNetConfigError("Kernel sizes must be at least 1.")
-    if c.convs_per_block < 1 or c.n_decoder_convs < 0:
+    if c.convs_per_block < 1:
         raise UNetConfigError("Each encoder block needs at least one convolution.")
+    if c.n_decoder_convs < 0:
+        raise UNetConfigError("A decoder block has 0 or more convolutions after its concatenation.")
+    if c.head_filters < 0 or c.head_kernel < 1:
+        raise UNetConfigError("The extra convolution before the output needs 0 or more filters "
+                              "and a kernel of 1 or more.")
     if c.in_channels < 1 or c.out_channels < 1:
         raise UNetConfigError("Input and output need at least one channel.")
     if c.activation not in ACTIVATIONS:
@@ -288,3 +293,226 @@ def layer_specs(config: UNetConfig) -> list[LayerSpec]:
 def count_params(config: UNetConfig) -> int:
     """Total parameters of the U-Net ``config`` describes."""
     return sum(s.params for s in layer_specs(config))
+
+
+# ---------------------------------------------------------------- the builder page's helpers
+
+MAX_DEPTH = 5  # the builder offers 0..MAX_DEPTH poolings
+FILTER_GROWTHS = ("x2", "same", "+1", "+2", "+4", "+8", "+16", "x1.5")  # first match names a config
+
+
+def grow_filters(first: int, levels: int, *, growth: str = "x2") -> tuple[int, ...]:
+    """Filters per level, top of the U first, from ``first`` growing by ``growth`` each level.
+
+    ``growth`` is one of :data:`FILTER_GROWTHS`: ``"x2"`` doubles, ``"+1"`` adds one,
+    ``"same"`` keeps the count.
+
+    Examples
+    --------
+    >>> grow_filters(16, 4, growth="x2")
+    (16, 32, 64, 128)
+    >>> grow_filters(2, 2, growth="+1")
+    (2, 3)
+    """
+    if growth not in FILTER_GROWTHS:
+        raise UNetConfigError(f"Unknown filter growth {growth!r}; choose from {FILTER_GROWTHS}.")
+    if first < 1:
+        raise UNetConfigError("The first level needs at least one filter.")
+    if levels < 1:
+        raise UNetConfigError("A U-Net has at least one level.")
+    if growth == "same":
+        return (first,) * levels
+    if growth.startswith("+"):
+        return tuple(first + int(growth[1:]) * i for i in range(levels))
+    factor = float(growth[1:])
+    return tuple(int(round(first * factor**i)) for i in range(levels))
+
+
+def builder_config(*, input_size: int | None = 8, depth: int = 1, first_filters: int = 2,
+                   growth: str = "x2", kernel_sizes=(3,), convs_per_block: int = 2,
+                   decoder_convs: int = 2, upsampling: str = "upsample_conv", up_kernel: int = 2,
+                   skips: bool = True, activation: str = "relu", out_activation: str = "sigmoid",
+                   batch_norm: bool = False, head_filters: int = 0, out_kernel: int = 1) -> UNetConfig:
+    """The :class:`UNetConfig` that the builder page's controls describe.
+
+    ``kernel_sizes`` lists one size per level from the top; the page keeps a value for every
+    level it can show, so values past ``depth + 1`` are ignored and a short list repeats its
+    last size. When the result is one of :data:`PRESETS` it carries that preset's name.
+    Raises :class:`UNetConfigError` for values that cannot make a U-Net.
+
+    Examples
+    --------
+    >>> cfg = builder_config(**builder_controls(PRESETS["seed-membrane"]))
+    >>> cfg == PRESETS["seed-membrane"], count_params(cfg)
+    (True, 1170149)
+    """
+    if depth < 0:
+        raise UNetConfigError("Depth must be 0 or more poolings.")
+    if not kernel_sizes:
+        raise UNetConfigError("Give at least one kernel size.")
+    levels = depth + 1
+    kernels = tuple(int(k) for k in kernel_sizes[:levels])
+    kernels += (kernels[-1],) * (levels - len(kernels))
+    config = UNetConfig(
+        input_size=input_size, depth=depth,
+        filters=grow_filters(first_filters, levels, growth=growth), kernel_sizes=kernels,
+        convs_per_block=convs_per_block,
+        decoder_convs=None if decoder_convs == convs_per_block else decoder_convs,
+        upsampling=upsampling, up_kernel=up_kernel, skips=skips, activation=activation,
+        batch_norm=batch_norm, head_filters=head_filters, out_kernel=out_kernel,
+        out_activation=out_activation, name="my_unet",
+    )
+    preset = preset_name(config)
+    return config.replace(name=PRESETS[preset].name) if preset else config
+
+
+def builder_controls(config: UNetConfig) -> dict:
+    """The builder page's control values for ``config``: the inverse of :func:`builder_config`.
+
+    ``kernel_sizes`` is padded to ``MAX_DEPTH + 1`` values by repeating the bottleneck's size.
+    Raises ``ValueError`` when the filters follow none of :data:`FILTER_GROWTHS`.
+
+    Examples
+    --------
+    >>> builder_controls(PRESETS["seed-simple"])["growth"]
+    '+1'
+    """
+    growth = next((g for g in FILTER_GROWTHS
+                   if grow_filters(config.filters[0], config.levels, growth=g) == config.filters),
+                  None)
+    if growth is None:
+        raise ValueError(f"The filters {config.filters} follow none of the growth rules "
+                         f"{FILTER_GROWTHS}, so the builder cannot show them.")
+    kernels = tuple(config.kernel_sizes)
+    return {
+        "input_size": config.input_size, "depth": config.depth,
+        "first_filters": config.filters[0], "growth": growth,
+        "kernel_sizes": kernels + (kernels[-1],) * (MAX_DEPTH + 1 - len(kernels)),
+        "convs_per_block": config.convs_per_block, "decoder_convs": config.n_decoder_convs,
+        "upsampling": config.upsampling, "up_kernel": config.up_kernel, "skips": config.skips,
+        "activation": config.activation, "out_activation": config.out_activation,
+        "batch_norm": config.batch_norm, "head_filters": config.head_filters,
+        "out_kernel": config.out_kernel,
+    }
+
+
+def preset_name(config: UNetConfig) -> str | None:
+    """The key of the preset ``config`` equals (names aside), or None.
+
+    >>> preset_name(PRESETS["seed-simple"].replace(name="mine"))
+    'seed-simple'
+    """
+    return next((key for key, p in PRESETS.items() if config.replace(name=p.name) == p), None)
+
+
+def _shape_text(shape) -> str:
+    return "(None, " + ", ".join("None" if v is None else str(v) for v in shape) + ")"
+
+
+def summary_table(specs: list[LayerSpec]) -> list[dict]:
+    """Rows like Keras' ``model.summary()``: layer (type), output shape, parameters, inputs.
+
+    Shapes carry the batch dimension as ``None``, as Keras prints them.
+
+    Examples
+    --------
+    >>> summary_table(layer_specs(PRESETS["seed-simple"]))[1]
+    {'Layer (type)': 'enc1_conv1 (Conv2D)', 'Output shape': '(None, 8, 8, 2)', 'Param #': 20, \
+'Connected to': 'input'}
+    """
+    return [{"Layer (type)": f"{s.name} ({s.kind})", "Output shape": _shape_text(s.shape),
+             "Param #": s.params, "Connected to": ", ".join(s.inputs)} for s in specs]
+
+
+def param_totals(specs: list[LayerSpec]) -> dict:
+    """Total, trainable and non-trainable parameters, counted as Keras counts them.
+
+    Batch normalisation's running mean and variance are counted but not trained.
+
+    >>> param_totals(layer_specs(PRESETS["seed-simple"]))
+    {'total': 348, 'trainable': 348, 'non_trainable': 0}
+    """
+    frozen = sum(2 * s.shape[-1] for s in specs if s.kind == "BatchNormalization")
+    total = sum(s.params for s in specs)
+    return {"total": total, "trainable": total - frozen, "non_trainable": frozen}
+
+
+def _tex_int(v: int) -> str:
+    return f"{v:,}".replace(",", "{,}")
+
+
+def _brace(value, label: str) -> str:
+    return rf"\underbrace{{{value}}}_{{\text{{{label}}}}}"
+
+
+def formula_latex(spec: LayerSpec) -> str:
+    """The parameter count of one layer as LaTeX, each number labelled with what it counts.
+
+    Layers with no parameters give ``"0"``.
+
+    Examples
+    --------
+    >>> formula_latex(layer_specs(PRESETS["seed-simple"])[1]).endswith("= 20")
+    True
+    """
+    if spec.kind in ("Conv2D", "Conv2DTranspose"):
+        kernel = _brace(rf"{spec.kernel} \times {spec.kernel}", "kernel")
+        weights = (rf"{_brace(spec.filters, 'filters')} \times ({kernel} \times "
+                   rf"{_brace(spec.in_channels, 'channels in')})")
+        bias = rf" + {_brace(spec.filters, 'biases')}" if spec.use_bias else ""
+        return f"{weights}{bias} = {_tex_int(spec.params)}"
+    if spec.kind == "BatchNormalization":
+        return (rf"{_brace(4, 'scale, shift, mean, variance')} \times "
+                rf"{_brace(spec.shape[-1], 'channels')} = {_tex_int(spec.params)}")
+    return "0"
+
+
+def _size(shape) -> str:
+    return "?x?" if shape[0] is None else f"{shape[0]}x{shape[1]}"
+
+
+def explain_layer(specs: list[LayerSpec], name: str) -> str:
+    """One or two sentences (Markdown) on what layer ``name`` of ``specs`` does, with its numbers.
+
+    >>> "largest value" in explain_layer(layer_specs(PRESETS["seed-simple"]), "enc1_pool")
+    True
+    """
+    by_name = {s.name: s for s in specs}
+    if name not in by_name:
+        raise ValueError(f"No layer called {name!r}; the layers are {list(by_name)}.")
+    s = by_name[name]
+    ins = [by_name[i] for i in s.inputs]
+    size, ch = _size(s.shape), s.shape[-1]
+    if s.kind == "InputLayer":
+        return f"The image that goes in: {size} pixels with {ch} channel{'s' * (ch > 1)}."
+    src = ins[0]
+    if s.kind == "Conv2D":
+        bias = ("one bias" if s.use_bias
+                else "no bias, because the batch normalisation after it adds its own shift")
+        act = (f"{s.activation} is applied to the result" if s.activation
+               else "the result goes on to batch normalisation")
+        return (f"Slides {s.filters} filter{'s' * (s.filters > 1)} of {s.kernel}x{s.kernel} over the "
+                f"{src.shape[-1]} channel{'s' * (src.shape[-1] > 1)} of **{src.name}**. Each filter "
+                f"has {s.kernel}x{s.kernel}x{s.in_channels} = {s.kernel**2 * s.in_channels:,} weights "
+                f"and {bias}. Zero padding keeps the size at {size}, and {act}.")
+    if s.kind == "Conv2DTranspose":
+        return (f"A learned up-sampling: each pixel of **{src.name}** ({_size(src.shape)}) paints a "
+                f"{s.kernel}x{s.kernel} patch with each of {s.filters} filters, two pixels apart, "
+                f"giving {size} with {ch} channels.")
+    if s.kind == "MaxPooling2D":
+        return (f"Keeps the largest value of each 2x2 block of **{src.name}**: {_size(src.shape)} "
+                f"becomes {size}, each of the {ch} channels on its own. Nothing to learn.")
+    if s.kind == "UpSampling2D":
+        return (f"Copies each pixel of **{src.name}** into a 2x2 block: {_size(src.shape)} becomes "
+                f"{size}, still {ch} channels. Nothing to learn; the convolution after it learns "
+                f"how to fill in the blocks.")
+    if s.kind == "Concatenate":
+        skip, up = ins
+        return (f"Stacks the {skip.shape[-1]} channels of **{skip.name}** (the skip connection, "
+                f"from the encoder) with the {up.shape[-1]} channels of **{up.name}**: {ch} "
+                f"channels of {size}. Nothing to learn.")
+    if s.kind == "BatchNormalization":
+        return (f"Rescales each of the {ch} channels to mean 0 and variance 1 over the batch, then "
+                f"applies a learned scale and shift. The running mean and variance it keeps for "
+                f"prediction are counted as parameters but not trained.")
+    return f"Applies {s.activation} to every number of **{src.name}**, keeping its shape ({size}x{ch})."
