@@ -19,10 +19,11 @@ CANVAS_PX = 256
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif"]
 
 
-def _state() -> dict:
+def _state(default_sample: str | None = None) -> dict:
     return st.session_state.setdefault(
-        STATE, {"source": "Sample", "sample": "letter", "size": 16, "drawn": None,
-                "drawing": None, "uploaded": None, "uploaded_name": None})
+        STATE, {"source": "Sample", "sample": default_sample or "letter", "size": 16,
+                "drawn": None, "drawing": None, "uploaded": None, "uploaded_name": None,
+                "canvas_gen": 0})
 
 
 def _remember(field: str, widget_key: str) -> None:
@@ -30,25 +31,40 @@ def _remember(field: str, widget_key: str) -> None:
 
 
 def image_input(page: str, *, default_size: int | None = None, min_size: int = 5,
-                max_size: int = 64) -> np.ndarray:
+                max_size: int = 64, extras: dict[str, np.ndarray] | None = None,
+                default_sample: str | None = None) -> np.ndarray:
     """Show the input controls; return the chosen image as an (n, n) float32 grid in [0, 1].
 
     ``page`` makes the widget keys unique per page; the choice itself is shared.
+    ``extras`` adds fixed images to this page's sample list (for example the tutorial's
+    worked 5x5 example); one of them is returned exactly as given, whatever the grid size.
+    ``default_sample`` is the sample shown when no page has set up the input yet.
     """
-    s = _state()
+    extras = extras or {}
+    s = _state(default_sample)
     if default_size is not None and "size_set" not in s:
         s["size"] = default_size
     size = int(np.clip(s["size"], min_size, max_size))
+    fixed = s["source"] == "Sample" and s["sample"] in extras
     with st.container(border=True):
         c1, c2 = st.columns([3, 2])
         c1.radio("Input image", SOURCES, index=SOURCES.index(s["source"]), horizontal=True,
                  key=f"{page}_source", on_change=_remember, args=("source", f"{page}_source"))
         c2.slider("Grid size (pixels per side)", min_size, max_size, size, key=f"{page}_size",
-                  on_change=_size_changed, args=(f"{page}_size",),
-                  help="The image is averaged down to this many pixels per side.")
+                  on_change=_size_changed, args=(f"{page}_size",), disabled=fixed,
+                  help="The image is averaged down to this many pixels per side."
+                  + (" The worked example keeps its own size." if fixed else ""))
         s = _state()
-        full = _source_image(page, s)
-    return to_grid(full, int(np.clip(s["size"], min_size, max_size)))
+        grid_size = int(np.clip(s["size"], min_size, max_size))
+        full = _source_image(page, s, extras, grid_size)
+    if s["source"] == "Sample" and s["sample"] in extras:
+        return np.array(extras[s["sample"]], dtype=np.float32)
+    return to_grid(full, grid_size)
+
+
+def canvas_key(page: str) -> str:
+    """The session-state key of ``page``'s drawing canvas (it changes when the drawing is cleared)."""
+    return f"{page}_canvas_{_state().get('canvas_gen', 0)}"
 
 
 def _size_changed(widget_key: str) -> None:
@@ -57,24 +73,38 @@ def _size_changed(widget_key: str) -> None:
     s["size_set"] = True
 
 
-def _source_image(page: str, s: dict) -> np.ndarray:
+def _preview(where, full: np.ndarray, size: int) -> None:
+    """The grid the pages will use, blown up with square pixels (cheap: no Plotly)."""
+    grid = to_grid(full, size)
+    rep = max(1, CANVAS_PX // size)
+    where.image(np.kron(grid, np.ones((rep, rep), np.float32)), clamp=True,
+                caption=f"What the pages use: {size}x{size} pixels")
+
+
+def _source_image(page: str, s: dict, extras: dict[str, np.ndarray], size: int) -> np.ndarray:
     if s["source"] == "Draw":
-        st.caption("Draw with the mouse (white ink on black). The drawing is kept when you "
-                   "switch pages.")
-        result = st_canvas(stroke_width=18, stroke_color="#ffffff", background_color="#000000",
-                           height=CANVAS_PX, width=CANVAS_PX, drawing_mode="freedraw",
-                           initial_drawing=s["drawing"], return_image_data=True,
-                           key=f"{page}_canvas")
+        draw, preview = st.columns([3, 2])  # the 256-pixel canvas needs the wider one
+        with draw:
+            result = st_canvas(stroke_width=18, stroke_color="#ffffff", background_color="#000000",
+                               height=CANVAS_PX, width=CANVAS_PX, drawing_mode="freedraw",
+                               initial_drawing=s["drawing"], return_image_data=True,
+                               key=canvas_key(page))
+            st.caption("Draw with the mouse (white ink on black). The drawing is kept when you "
+                       "switch pages.")
+            clear = st.button("Clear drawing", key=f"{page}_clear")
         data = result.image_data
         if data is not None and result.json_data and result.json_data.get("objects"):
             s["drawn"] = rgba_to_gray(data)
             s["drawing"] = result.json_data
-        if st.button("Clear drawing", key=f"{page}_clear"):
+        if clear:
+            # A new canvas key drops the old canvas's remembered strokes too.
             s["drawn"], s["drawing"] = None, None
+            s["canvas_gen"] = s.get("canvas_gen", 0) + 1
             st.rerun()
         if s["drawn"] is None:
-            st.caption("Nothing drawn yet: showing a blank image.")
+            preview.caption("Nothing drawn yet: showing a blank image.")
             return np.zeros((CANVAS_PX, CANVAS_PX), np.float32)
+        _preview(preview, s["drawn"], size)
         return s["drawn"]
     if s["source"] == "Upload":
         up = st.file_uploader("PNG, JPEG, TIFF, BMP or GIF", type=UPLOAD_TYPES,
@@ -86,11 +116,18 @@ def _source_image(page: str, s: dict) -> np.ndarray:
             except ImageInputError as exc:
                 st.error(f"{up.name}: {exc}")
         if s["uploaded"] is None:
-            st.caption("No image uploaded yet: showing the sample instead.")
-            return sample_image(s["sample"], 64)
+            st.caption("No image uploaded yet: showing a sample instead.")
+            return sample_image(s["sample"] if s["sample"] in SAMPLES else SAMPLES[0], 64)
         st.caption(f"Using {s['uploaded_name']} ({s['uploaded'].shape[1]}x"
                    f"{s['uploaded'].shape[0]} pixels), centre-cropped to a square.")
         return s["uploaded"]
-    st.selectbox("Sample", SAMPLES, index=SAMPLES.index(s["sample"]), key=f"{page}_sample",
+    options = [*extras, *SAMPLES]
+    # An extra chosen on another page is not offered here: show the first sample instead,
+    # and keep the shared choice so the other page still finds it.
+    current = s["sample"] if s["sample"] in options else SAMPLES[0]
+    st.selectbox("Sample", options, index=options.index(current), key=f"{page}_sample",
                  on_change=_remember, args=("sample", f"{page}_sample"))
-    return sample_image(_state()["sample"], 64)
+    name = _state()["sample"] if _state()["sample"] in options else SAMPLES[0]
+    if name in extras:
+        return np.asarray(extras[name], dtype=np.float32)
+    return sample_image(name, 64)
