@@ -22,6 +22,10 @@ with running_app() as url, browser_page(width, height) as page:
         page.goto(f"{url}/{p}")
         time.sleep(2)
         wait_idle(page)
+        deadline = time.time() + 30  # skeletons mean elements still on their way
+        while page.locator('[data-testid="stSkeleton"]').count() and time.time() < deadline:
+            time.sleep(0.5)
+        wait_idle(page)
         time.sleep(2)
         out = f"/tmp/shot_{p or 'home'}_{width}.png"
         page.screenshot(path=out, full_page=True)
