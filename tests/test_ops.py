@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +22,8 @@ SOBEL_H = np.array([[1, 2, 1], [0, 0, 0], [-1, -2, -1]])
 
 def test_ops_does_not_import_tensorflow():
     code = "import unetviz.ops, sys; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.split() == ["False", "False"]
 
 

@@ -24,5 +24,6 @@ def test_no_module_of_unetviz_imports_streamlit():
 
 def test_importing_the_package_does_not_load_keras():
     code = "import unetviz, sys; print(any(m in sys.modules for m in ('keras', 'tensorflow')))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "False"

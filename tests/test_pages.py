@@ -32,11 +32,3 @@ def test_home_explains_and_links_every_page():
 def test_every_page_runs_with_a_title(stop):
     at = goto(stop.path)
     assert at.title[0].value == stop.title
-
-
-def test_convolution_page_steps_through_the_worked_example():
-    at = goto("pages/convolution.py")
-    assert any("= 17" in x.value for x in at.latex)
-    assert any("**12**" in m.value for m in at.markdown)
-    at.slider(key="conv_step").set_value(5).run()
-    assert any("(1, 1) = **29**" in m.value for m in at.markdown)

@@ -397,3 +397,71 @@ def conv_transpose2d(image, kernel, *, stride=2, padding="valid", bias=0.0,
         raise ValueError("Padding must be 'valid' or 'same'.")
     out = activate(out + np.broadcast_to(np.asarray(bias, dtype=np.float64), (K,)), activation)
     return out[:, :, 0] if flat_k else out
+
+
+# ---------------------------------------------------------------- teaching helpers
+
+
+@dataclass(frozen=True)
+class OutputSizeParts:
+    """The pieces of the output-size formula, for showing it worked out."""
+
+    n: int  # input size
+    f: int  # filter size
+    p: int  # padding on each side
+    s: int  # stride
+    d: int  # dilation
+    f_eff: int  # the filter's span, d (f - 1) + 1
+    room: int  # n + 2p - f_eff: how far the window can move
+    out: int  # floor(room / s) + 1
+    leftover: int  # room mod s: pixels at the far edge that no window reaches
+
+
+def output_size_parts(n: int, f: int, p: int = 0, s: int = 1, d: int = 1) -> OutputSizeParts:
+    """:func:`output_size` with its intermediate numbers.
+
+    ``leftover`` is non-zero when the stride does not divide the room evenly; the
+    last ``leftover`` rows (and columns) are then never the start of a window.
+
+    >>> output_size_parts(8, 3, s=2).leftover
+    1
+    """
+    out = output_size(n, f, p, s, d)
+    f_eff = d * (f - 1) + 1
+    room = n + 2 * p - f_eff
+    return OutputSizeParts(n, f, p, s, d, f_eff, room, out, room % s)
+
+
+def partial_output(output, k: int) -> np.ndarray:
+    """The first ``k`` pixels of an (H', W') output in raster order; the rest are NaN.
+
+    >>> partial_output(np.arange(4).reshape(2, 2), 3).tolist()
+    [[0.0, 1.0], [2.0, nan]]
+    """
+    a = np.array(output, dtype=np.float64)
+    if a.ndim != 2:
+        raise ValueError(f"Expected an (H, W) output; got shape {a.shape}.")
+    flat = a.reshape(-1)  # a is a fresh copy, so this writes only to it
+    flat[max(int(k), 0):] = np.nan
+    return a
+
+
+def conv2d_step_at(image, kernel, index: int, *, stride=1, padding=0, bias=0.0, activation=None,
+                   dilation=1) -> ConvStep:
+    """The ``index``-th (0-based, raster order) step of :func:`conv2d_steps`, computed alone.
+
+    Costs one window, so a page can jump to any step of a large image.
+
+    >>> conv2d_step_at(np.arange(9).reshape(3, 3), np.ones((2, 2)), 3).value.tolist()
+    [24.0]
+    """
+    plan = _plan(image, kernel, stride, padding, bias, dilation)
+    oh, ow = plan.out_shape
+    if not 0 <= int(index) < oh * ow:
+        raise ValueError(f"Step {index} does not exist: this convolution has {oh * ow} steps.")
+    r, c = divmod(int(index), ow)
+    region = _windows(plan)[r, c]  # (fh, fw, C)
+    product = region[..., None] * plan.kernel  # (fh, fw, C, K)
+    value = product.sum(axis=(0, 1, 2)) + plan.bias
+    return ConvStep(r, c, r * plan.stride[0], c * plan.stride[1], region, product, value,
+                    activate(value, activation))
