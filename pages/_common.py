@@ -5,6 +5,7 @@ This module imports streamlit, so it lives beside the pages, not in ``unetviz``.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import streamlit as st
@@ -80,4 +81,29 @@ def _leave_pages_directory_mode() -> None:
         st.rerun()
 
 
+def _keep_keras_session_while_training() -> None:
+    """Stop Streamlit from resetting Keras under a model that is training.
+
+    After every script run, fragment re-runs included, Streamlit calls
+    ``keras.backend.clear_session()``, which resets TensorFlow's state under a
+    ``fit`` running in a background thread and all but stops it. The clean-up
+    is skipped while a job in this process is queued or training. Installed
+    once per process, from whichever page runs first.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    original = script_runner._clean_problem_modules
+    if getattr(original, "unetviz", False):
+        return
+
+    def clean() -> None:
+        training = sys.modules.get("unetviz.training")  # not loaded: nothing can be training
+        if training is None or not training.any_training():
+            original()
+
+    clean.unetviz = True
+    script_runner._clean_problem_modules = clean
+
+
+_keep_keras_session_while_training()
 _leave_pages_directory_mode()
