@@ -28,8 +28,12 @@ def test_inspector_draws_activation_heatmaps_and_clicks_pick_a_pixel():
         main = page.get_by_test_id("stMainBlockContainer")
         acts = main.locator(".js-plotly-plot").filter(has_text="enc1_conv1: channels 0 to 15 of 16")
         acts.wait_for(timeout=60_000)
-        assert main.locator(".js-plotly-plot").count() >= 7  # input, output, errors, U, acts...
-        assert main.locator(".heatmaplayer .hm").count() >= 6  # heatmap traces actually drawn
+        # input, output, errors, U, activations...: the charts draw one after another.
+        page.wait_for_function("() => document.querySelectorAll("
+                               "'[data-testid=stMainBlockContainer] .js-plotly-plot').length >= 7 && "
+                               "document.querySelectorAll("
+                               "'[data-testid=stMainBlockContainer] .heatmaplayer .hm').length >= 6",
+                               timeout=60_000)
         assert acts.locator(".heatmaplayer .hm image").count() == 1  # 16 channels, one trace
         assert acts.locator(".modebar-btn[data-title='Download plot as a PNG']").count() == 1
         assert page.get_by_test_id("stException").count() == 0
