@@ -96,6 +96,19 @@ st.caption(f"Model: **{config.name}** ({count_params(config):,} parameters, {til
            f"{origin}. Runs on **{dev['device']}** with the Keras **{dev['backend']}** backend.")
 
 
+def session_alive():
+    """A check, safe from any thread, that this browser session is still connected."""
+    from streamlit import runtime
+    from streamlit.runtime import get_instance
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():  # bare mode (AppTest): no session to watch
+        return None
+    session_id, runtime = ctx.session_id, get_instance()
+    return lambda: runtime.is_active_session(session_id)
+
+
 def new_job(weights=None) -> None:
     old = st.session_state.pop("train_job", None)
     if old is not None:
@@ -103,7 +116,8 @@ def new_job(weights=None) -> None:
     try:
         settings = TrainSettings(learning_rate=lr, loss=loss, epochs=int(epochs), batch_size=int(batch),
                                  seed=int(seed))
-        new = TrainingJob(config, data, settings, initial_weights=weights)
+        new = TrainingJob(config, data, settings, initial_weights=weights,
+                          owner_alive=session_alive())
     except (UNetConfigError, ValueError) as exc:
         st.session_state["train_error"] = str(exc)
         return

@@ -147,6 +147,37 @@ def test_the_limiter_queues_jobs_beyond_the_maximum():
     assert first.status == "stopped" and not first._thread.is_alive()
 
 
+def test_an_abandoned_job_stops_and_frees_its_slot():
+    owner = {"alive": True}
+    job = TrainingJob(SIMPLE, toy_data(n=20_000), TrainSettings(epochs=50),
+                      owner_alive=lambda: owner["alive"], abandon_after=1.0)
+    job.start()
+    wait(lambda: job.status == "running")
+    time.sleep(1.5)
+    assert job.status == "running"  # the owner is there: training goes on
+    owner["alive"] = False
+    job.join(30)
+    assert job.status == "stopped" and "went away" in job.error
+    assert not training.any_training()
+
+
+def test_an_abandoned_job_leaves_the_queue():
+    old = training.LIMITER.n
+    training.set_max_jobs(1)
+    first = TrainingJob(SIMPLE, toy_data(n=20_000), TrainSettings(epochs=50))
+    try:
+        gone = TrainingJob(SIMPLE, toy_data(), FAST, owner_alive=lambda: False, abandon_after=0.5)
+        first.start()
+        wait(lambda: first.status == "running")
+        gone.start(1)
+        gone.join(30)
+        assert gone.status == "stopped" and gone.queue_position == 0 and gone.epoch == 0
+    finally:
+        training.set_max_jobs(old)
+        first.stop()
+        first.join(30)
+
+
 def test_curves_figure_sends_float32_train_and_validation():
     hist = [{"epoch": 1, "loss": 0.3, "val_loss": 0.4}, {"epoch": 2, "loss": 0.2}]
     fig = curves_figure(hist)

@@ -86,7 +86,7 @@ class _Limiter:
             self.starting -= 1
             self.waiting.append(job)
             while self.running >= self.n or self.waiting[0] is not job:
-                if cancel.is_set():
+                if cancel.is_set() or job._abandoned():
                     self.waiting.remove(job)
                     self.cond.notify_all()
                     return False
@@ -110,6 +110,7 @@ class _Limiter:
 
 
 LIMITER = _Limiter(max(1, int(os.environ.get("UNETVIZ_MAX_JOBS", "2"))))
+ABANDON_AFTER_S = float(os.environ.get("UNETVIZ_ABANDON_AFTER", "60"))  # owner gone this long: stop
 
 
 def any_training() -> bool:
@@ -147,7 +148,7 @@ class _LiveCallback(keras.callbacks.Callback):
         self.job._epoch_begin(epoch)
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self.job._stop.is_set():
+        if self.job._stop.is_set() or self.job._abandoned():
             self.model.stop_training = True
         now = time.perf_counter()
         if batch == 1:  # time from here on, past the first batch's tracing
@@ -186,7 +187,8 @@ class TrainingJob:
 
     def __init__(self, config: UNetConfig, data: TrainingData, settings: TrainSettings, *,
                  initial_weights: list | None = None, max_snapshots: int = 50,
-                 max_snapshot_bytes: int = 200_000_000):
+                 max_snapshot_bytes: int = 200_000_000, owner_alive=None,
+                 abandon_after: float = ABANDON_AFTER_S):
         size = config.input_size
         if size is not None and data.x_train.shape[1:3] != (size, size):
             raise ValueError(f"The model takes {size}x{size} images but the data are "
@@ -198,6 +200,10 @@ class TrainingJob:
         self.target_epoch = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # Whoever started the job (a browser session) may go away; without it for
+        # ``abandon_after`` seconds the job stops and frees its slot and memory.
+        self._owner_alive, self._abandon_after = owner_alive, abandon_after
+        self._owner_seen = self._owner_checked = time.monotonic()
         self._thread: threading.Thread | None = None
         self._batch, self._batch_t = 0, 0.0
         self._run_start_epoch = self._run_history0 = 0
@@ -292,6 +298,25 @@ class TrainingJob:
         if self.status == "running" and b >= 2 and t > self._epoch_t1 > self._epoch_t0:
             return (b - 1) * self.settings.batch_size / (t - self._epoch_t1)
         return self.history[-1]["images_per_s"] if self.history else None
+
+    def _abandoned(self) -> bool:
+        """True once the owner has been gone for ``abandon_after`` seconds (checked once a second)."""
+        if self._owner_alive is None:
+            return False
+        now = time.monotonic()
+        if now - self._owner_checked >= 1.0:
+            self._owner_checked = now
+            try:
+                alive = bool(self._owner_alive())
+            except Exception:  # noqa: BLE001 - a broken check must not kill training
+                alive = True
+            if alive:
+                self._owner_seen = now
+        if now - self._owner_seen < self._abandon_after:
+            return False
+        self._stop.set()
+        self.error = "Stopped: the browser session that started this run went away."
+        return True
 
     def _run(self, target: int) -> None:
         if not LIMITER.acquire(self, self._stop):
