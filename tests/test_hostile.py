@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_corpus import image_corpus, model_corpus
+from hostile_corpus import image_corpus, model_corpus, zip_bomb, zip_corpus
 from unetviz.images import MAX_BYTES, ImageInputError, load_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,3 +44,19 @@ def test_upload_limit_is_set_in_config_and_code():
     assert config["server"]["maxUploadSize"] * 1024 * 1024 == MAX_BYTES
     with pytest.raises(ImageInputError, match="limit"):
         load_image(b"\0" * (MAX_BYTES + 1))
+
+
+@pytest.mark.parametrize("name", [n for n, _ in zip_corpus()] + ["bomb.zip", "many-bombs.zip"])
+def test_hostile_zips_are_refused_before_unpacking(name):
+    from unetviz.data import DataError, read_zip_pairs
+
+    data = dict(zip_corpus()).get(name)
+    if data is None:
+        data = zip_bomb(1, 1024**3) if name == "bomb.zip" else zip_bomb(3, 300 * 1024**2)
+    before = peak_rss_mb()
+    t = time.perf_counter()
+    with pytest.raises(DataError) as info:
+        read_zip_pairs(data)
+    assert time.perf_counter() - t < 5.0
+    assert peak_rss_mb() - before < 300
+    assert len(str(info.value)) > 15
