@@ -3,15 +3,8 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import open_page
 from hostile_corpus import image_corpus, model_corpus, zip_bomb, zip_corpus
-
-
-def page(path: str) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    at.switch_page(path).run()
-    assert not at.exception
-    return at
 
 
 def errors(at: AppTest) -> str:
@@ -20,7 +13,7 @@ def errors(at: AppTest) -> str:
 
 
 def test_hostile_images_through_the_shared_input():
-    at = page("pages/convolution.py")
+    at = open_page("pages/convolution.py")
     at.radio(key="conv_source").set_value("Upload").run()
     for name, data in image_corpus():
         # The browser's picker only offers image extensions; the content is what is hostile.
@@ -31,7 +24,7 @@ def test_hostile_images_through_the_shared_input():
 
 
 def test_hostile_models_through_the_inspector():
-    at = page("pages/inspector.py")
+    at = open_page("pages/inspector.py")
     at.radio(key="inspector_model").set_value("Upload a .keras file").run()
     for name, data in model_corpus():
         at.file_uploader(key="inspector_upload").upload(name, data, "application/octet-stream").run()
@@ -39,7 +32,7 @@ def test_hostile_models_through_the_inspector():
 
 
 def test_hostile_models_through_the_train_page_loader():
-    at = page("pages/train.py")
+    at = open_page("pages/train.py")
     for name, data in model_corpus():
         at.file_uploader(key="train_load").upload(name, data, "application/octet-stream").run()
         assert errors(at), name
@@ -48,7 +41,7 @@ def test_hostile_models_through_the_train_page_loader():
 @pytest.mark.parametrize("name", [n for n, _ in zip_corpus() if n != "empty.zip"] + ["bomb.zip"])
 def test_hostile_zips_through_the_train_page(name):
     data = dict(zip_corpus()).get(name) or zip_bomb(1, 1024**3)
-    at = page("pages/train.py")
+    at = open_page("pages/train.py")
     at.radio(key="train_source").set_value("zip").run()
     at.file_uploader(key="train_zip").upload(name, data, "application/zip").run()
     assert errors(at), name

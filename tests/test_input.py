@@ -5,15 +5,8 @@ import io
 
 import numpy as np
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
-
-def open_page(path: str) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.run()
-    at.switch_page(path).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from apptest_support import open_page
 
 
 def drawing(rows: slice) -> dict:

@@ -4,17 +4,9 @@ The expected numbers are worked by hand from the tutorial's 5x5 example and filt
 (each output pixel is the sum of the top and bottom rows of its window).
 """
 
-from streamlit.testing.v1 import AppTest
+from apptest_support import open_page
 
 PAGE = "pages/convolution.py"
-
-
-def conv_page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def texts(at) -> str:
@@ -27,7 +19,7 @@ def step_line(at) -> str:
 
 
 def test_opens_on_the_worked_example_with_the_dot_product():
-    at = conv_page()
+    at = open_page(PAGE)
     assert at.title[0].value == "Convolution"
     assert at.selectbox(key="conv_sample").value == "tutorial's 5x5 example"
     assert at.selectbox(key="conv_preset").value == "tutorial A (rows of ones)"
@@ -39,7 +31,7 @@ def test_opens_on_the_worked_example_with_the_dot_product():
 
 
 def test_next_back_and_the_step_slider_move_the_window():
-    at = conv_page()
+    at = open_page(PAGE)
     at.button(key="conv_next").click().run()
     assert "(0, 1) = sum of window x filter = **13**" in step_line(at)
     at.slider(key="conv_step").set_value(5).run()
@@ -52,7 +44,7 @@ def test_next_back_and_the_step_slider_move_the_window():
 
 
 def test_padding_keeps_the_size_and_bias_relu_zeroes_the_dim_pixels():
-    at = conv_page()
+    at = open_page(PAGE)
     at.slider(key="conv_padding").set_value(1).run()
     assert r"\frac{5 + 2 \cdot 1 - 3}{1}" in at.latex[1].value and "= 5" in at.latex[1].value
     assert "Output map: 5x5, values from 4 to 29" in texts(at)
@@ -70,7 +62,7 @@ def test_padding_keeps_the_size_and_bias_relu_zeroes_the_dim_pixels():
 
 
 def test_bias_and_activation_controls():
-    at = conv_page()
+    at = open_page(PAGE)
     at.slider(key="conv_bias_30").set_value(-20).run()
     at.selectbox(key="conv_act").set_value("ReLU").run()
     # 12..29 minus 20: only 24, 29, 24 stay positive.
@@ -82,7 +74,7 @@ def test_bias_and_activation_controls():
 
 
 def test_stride_that_does_not_divide_evenly_is_explained():
-    at = conv_page()
+    at = open_page(PAGE)
     at.slider(key="conv_stride").set_value(3).run()
     assert r"\frac{5 + 2 \cdot 0 - 3}{3}" in at.latex[1].value and "= 1" in at.latex[1].value
     info = " ".join(i.value for i in at.info)
@@ -92,7 +84,7 @@ def test_stride_that_does_not_divide_evenly_is_explained():
 
 
 def test_filter_size_dilation_and_a_filter_that_does_not_fit():
-    at = conv_page()
+    at = open_page(PAGE)
     at.select_slider(key="conv_fsize").set_value(5).run()
     # Filter A centred in a 5x5 filter sees the middle 3x3 of the image: 29.
     assert "Output map: 1x1, values from 29 to 29" in texts(at)
@@ -107,7 +99,7 @@ def test_filter_size_dilation_and_a_filter_that_does_not_fit():
 
 
 def test_presets_and_the_cross_correlation_comparison():
-    at = conv_page()
+    at = open_page(PAGE)
     assert "Same result" in texts(at)  # filter A looks the same turned around
     at.selectbox(key="conv_preset").set_value("horizontal edges (Sobel)").run()
     assert "Different results" in texts(at)
@@ -121,7 +113,7 @@ def test_presets_and_the_cross_correlation_comparison():
 
 
 def test_a_generated_sample_and_the_animation():
-    at = conv_page()
+    at = open_page(PAGE)
     at.selectbox(key="conv_sample").set_value("checkerboard").run()
     at.slider(key="conv_size").set_value(8).run()
     # The 64-pixel checkerboard of 4-pixel squares averages to 0.5 in 8-pixel cells.

@@ -1,16 +1,8 @@
 """AppTest for the Filters page: change its controls, check the numbers it shows."""
 
-from streamlit.testing.v1 import AppTest
+from apptest_support import open_page
 
 PAGE = "pages/filters.py"
-
-
-def filters_page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def patch_sum(at) -> str:
@@ -18,7 +10,7 @@ def patch_sum(at) -> str:
 
 
 def test_patches_give_the_tutorials_8_and_0():
-    at = filters_page()
+    at = open_page(PAGE)
     assert at.title[0].value == "Filters"
     assert patch_sum(at).endswith("**8**")  # (1 + 2 + 1) - (-1 - 2 - 1)
     for name in ("vertical edge", "one-pixel line through the centre", "flat region"):
@@ -30,13 +22,13 @@ def test_patches_give_the_tutorials_8_and_0():
 
 
 def test_a_single_pixel_line_comes_out_as_two_signed_rows():
-    at = filters_page()
+    at = open_page(PAGE)
     text = " ".join(m.value for m in at.markdown)
     assert "bottom row: **-4**" in text and "top row: **4**" in text
 
 
 def test_edges_of_a_flat_image_appear_only_at_the_padded_border():
-    at = filters_page()
+    at = open_page(PAGE)
     before = next(c.value for c in at.caption if c.value.startswith("Horizontal edges"))
     at.selectbox(key="filters_sample").set_value("checkerboard").run()
     at.slider(key="filters_size").set_value(8).run()
