@@ -5,12 +5,13 @@ A page lists the widgets worth sharing once, near its top::
     share_view("pooling", [integer("pooling_pool_size", 2, 1, 4), flag("pooling_play")],
                image=ImageLink(extras=[EXAMPLE], default_sample=EXAMPLE))
 
-When the URL's values differ from what this session last wrote (a link was opened, or the
-browser went back), they are checked and copied into the widgets' session-state keys before
-the widgets are drawn; a bad value falls back to the default with a warning. Then the current
-values are written to ``st.query_params``. Widget changes reach session state before the rerun
-starts, so writing at the top keeps the address bar in step with every click. Values that
-equal their default are left out of the URL to keep links short.
+When the URL holds values this session has not written lately (someone opened a link), they
+are checked and copied into the widgets' session-state keys before the widgets are drawn; a
+bad value falls back to the default with a warning. Then the current values are written to
+``st.query_params``. Widget changes reach session state before the rerun starts, so writing at
+the top keeps the address bar in step with every click. (A value the page itself changes later
+in the run, such as a step clamped to a smaller total, shows on the next run.) Values equal to
+their default are left out, to keep links short.
 
 The shared input image (``st.session_state["image_input"]``, see ``pages/_input.py``) travels
 as ``sample`` and ``size``; a drawing or an upload cannot travel in a link.
@@ -18,6 +19,7 @@ as ``sample`` and ``size``; a drawing or an upload cannot travel in a link.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +27,10 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from pages import _input
 from unetviz.samples import SAMPLES
 
-MEMO = "_share_{page}"  # what this session last wrote to the URL for a page
+MEMO = "_share_{page}"  # what this session last wrote to the URL for a page, newest last
+RECENT = 4  # a rerun can start before the browser shows the last write: its URL is still ours
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,14 @@ def _image_params(page: str, image: ImageLink) -> dict[str, Param]:
             "size": integer(f"{page}_size", None, image.min_size, image.max_size)}
 
 
-def _restore(page: str, params: dict[str, Param], image: ImageLink | None,
+def _input():
+    """``pages._input``, imported late: its drawing canvas can only load inside a running app."""
+    from pages import _input
+
+    return _input
+
+
+def _restore(page: str, params: dict[str, Param], image: ImageLink | None, store: str | None,
              incoming: dict[str, list[str]]) -> list[str]:
     """Copy the URL's valid values into session state; return a line for each bad one."""
     bad = []
@@ -126,12 +135,12 @@ def _restore(page: str, params: dict[str, Param], image: ImageLink | None,
         try:
             value = p.parse(values)
         except (ValueError, KeyError):
-            shown = ", ".join(values)
-            bad.append(f"`{name}={shown}`" + (f" (it must be {p.allowed})" if len(shown) < 60 else ""))
+            shown = re.sub(r"[`\s]+", " ", ", ".join(values))  # inert inside a code span
+            bad.append(f"`{name}={shown[:40]}`" + (f" (it must be {p.allowed})" if len(shown) < 40 else ""))
             value = p.default
         if image is not None and name in ("sample", "size"):
             if value is not None:
-                s = _input._state(image.default_sample)
+                s = _input()._state(image.default_sample)
                 if name == "sample":
                     s["source"], s["sample"] = "Sample", value
                     st.session_state[f"{page}_source"] = "Sample"
@@ -141,27 +150,31 @@ def _restore(page: str, params: dict[str, Param], image: ImageLink | None,
             continue
         if value is not None:  # a bad value of a widget whose default follows the page: leave it
             st.session_state[p.key] = value
+            if store is not None and store in st.session_state:
+                st.session_state[store][p.key] = value
     return bad
 
 
-def _current(page: str, params: dict[str, Param], image: ImageLink | None) -> dict[str, list[str]]:
+def _current(params: dict[str, Param], image: ImageLink | None, store: str | None) -> dict[str, list[str]]:
     """The URL for the current settings: non-default widget values and the input image."""
     out = {}
+    values = st.session_state.get(store, st.session_state) if store else st.session_state
     for name, p in params.items():
         if image is not None and name in ("sample", "size"):
             continue
-        value = st.session_state.get(p.key, p.default)
+        value = values.get(p.key, p.default)
         if value != p.default:
             out[name] = p.text(value)
-    s = st.session_state.get(_input.STATE)
-    if image is not None and s is not None:
+    s = st.session_state.get(_input().STATE) if image is not None else None
+    if s is not None:
         if s["source"] == "Sample" and s["sample"] in image.samples:
             out["sample"] = [s["sample"]]
         out["size"] = [str(int(min(max(s["size"], image.min_size), image.max_size)))]
     return out
 
 
-def share_view(page: str, params: Sequence[Param] = (), *, image: ImageLink | None = None) -> None:
+def share_view(page: str, params: Sequence[Param] = (), *, image: ImageLink | None = None,
+               store: str | None = None) -> None:
     """Load the page's settings from the URL when it holds new ones, then write them back.
 
     Call it after ``st.title`` and before the widgets it lists. It shows a warning for each
@@ -176,6 +189,9 @@ def share_view(page: str, params: Sequence[Param] = (), *, image: ImageLink | No
         Their URL names are their keys without the ``page_`` prefix.
     image : ImageLink, optional
         Share the page's ``image_input`` sample and grid size too.
+    store : str, optional
+        For a page that keeps its widget values in a dict ``st.session_state[store]`` (keyed by
+        widget key) and copies them into the widgets every run: read and write that dict too.
 
     Examples
     --------
@@ -184,15 +200,16 @@ def share_view(page: str, params: Sequence[Param] = (), *, image: ImageLink | No
     spec = {_name(page, p.key): p for p in params}
     if image is not None:
         spec.update(_image_params(page, image))
-    memo = MEMO.format(page=page)
+    recent = st.session_state.setdefault(MEMO.format(page=page), [])
     incoming = {name: st.query_params.get_all(name) for name in spec if name in st.query_params}
     bad = []
-    if incoming and incoming != st.session_state.get(memo):
-        bad = _restore(page, spec, image, incoming)
-    current = _current(page, spec, image)
+    if incoming and incoming not in recent:
+        bad = _restore(page, spec, image, store, incoming)
+    current = _current(spec, image, store)
     if current != {k: st.query_params.get_all(k) for k in st.query_params}:
         st.query_params.from_dict(current)
-    st.session_state[memo] = current
+    if current not in recent:
+        recent[:] = [*recent[1 - RECENT:], current]
     if bad:
         st.warning("This link had settings the page cannot use, so their defaults are shown "
                    "instead: " + "; ".join(bad) + ".", icon=":material/link_off:")

@@ -9,9 +9,9 @@ from unetviz import channels as ch
 from unetviz.figures import conv_2d_vs_3d, heatmap_row
 
 EXAMPLE = "worked example 9x9"
+FILTERS = list(ch.EXAMPLE_FILTERS)
 
 st.title("Channels")
-FILTERS = list(ch.EXAMPLE_FILTERS)
 # Defaults of None follow other settings on the page, so the link always carries them.
 share_view("channels", [choices("channels_filters", FILTERS, FILTERS), integer("channels_f", 3, 1, 7),
                         integer("channels_c", None, 1, 256), integer("channels_k", 3, 1, 256),
