@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._common import tour_nav
+from pages._share import choice, flag, integer, share_view
 from unetviz.config import (
     ACTIVATIONS,
     FILTER_GROWTHS,
@@ -49,6 +50,16 @@ def remember(key: str) -> None:
 
 if COPY not in st.session_state:
     load(builder_controls(PRESETS["seed-simple"]))
+SEED = builder_controls(PRESETS["seed-simple"])
+share_view("builder", [  # after the copy exists, before it is copied into the widgets
+    *[integer(f"builder_{name}", SEED[name], lo, hi) for name, (lo, hi) in {
+        "input_size": (1, 512), "depth": (0, MAX_DEPTH), "convs_per_block": (1, 3),
+        "first_filters": (1, 64), "decoder_convs": (0, 3), "head_filters": (0, 16)}.items()],
+    *[choice(f"builder_{name}", SEED[name], options) for name, options in {
+        "growth": FILTER_GROWTHS, "activation": ACTIVATIONS, "upsampling": UPSAMPLING_KINDS,
+        "out_activation": OUT_ACTIVATIONS, "up_kernel": (1, 2, 3, 4, 5), "out_kernel": (1, 3, 5)}.items()],
+    flag("builder_skips", SEED["skips"]), flag("builder_batch_norm", SEED["batch_norm"]),
+    *[choice(key, size, (1, 3, 5, 7)) for key, size in zip(KERNELS, SEED["kernel_sizes"])]], store=COPY)
 for key, value in st.session_state[COPY].items():  # widgets start from the copy, every run
     st.session_state[key] = value
 

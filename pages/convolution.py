@@ -5,6 +5,7 @@ import streamlit as st
 
 from pages._common import tour_nav
 from pages._input import image_input
+from pages._share import ImageLink, choice, flag, integer, share_view
 from unetviz import filters as flt
 from unetviz import ops
 from unetviz.animation import conv_animation
@@ -23,6 +24,12 @@ def fig(builder: str, *args, **kwargs):
 st.title("Convolution")
 WORKED = "tutorial's 5x5 example"
 ACTIVATIONS = {"none": None, "ReLU": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}
+share_view("conv", [choice("conv_preset", next(iter(flt.PRESETS)), list(flt.PRESETS)),
+                    choice("conv_fsize", 3, range(1, 8)), integer("conv_padding", 0, 0, 3),
+                    integer("conv_stride", 1, 1, 3), integer("conv_dilation", 1, 1, 3),
+                    integer("conv_step", 1, 1, 70 * 70), flag("conv_play"),
+                    choice("conv_act", "none", list(ACTIVATIONS))],
+           image=ImageLink(extras=[WORKED], default_sample=WORKED))
 
 st.subheader("One window: multiply, then add")
 st.markdown("A filter is a small table of weights. Lay it over a patch of the image the same "

@@ -5,6 +5,7 @@ import streamlit as st
 
 from pages._common import tour_nav
 from pages._input import image_input
+from pages._share import ImageLink, choice, share_view
 from unetviz import filters as flt
 from unetviz import ops
 from unetviz.figures import edge_map, matrix_heatmap
@@ -19,6 +20,8 @@ def fig(builder: str, *args, **kwargs):
 
 
 st.title("Filters")
+share_view("filters", [choice("filters_patch", next(iter(flt.EDGE_PATCHES)),
+                              [*flt.EDGE_PATCHES, "my own patch"])], image=ImageLink())
 H = flt.PRESETS["horizontal edges (Sobel)"].kernel
 V = flt.PRESETS["vertical edges (Sobel)"].kernel
 st.markdown("A filter answers one question about every window of an image: *how much does "

@@ -158,3 +158,23 @@ def test_in_a_browser_the_address_bar_is_the_link():
         main.get_by_role("button", name="Share this view").click()
         assert "step=3" in page.get_by_test_id("stCode").inner_text()
         assert page.get_by_test_id("stException").count() == 0 and not errors
+
+
+def test_convolution_opens_with_the_links_settings():
+    at = open_with("pages/convolution.py", stride="2", padding="1", step="3")
+    assert at.slider(key="conv_stride").value == 2 and at.slider(key="conv_padding").value == 1
+    # The worked 5x5 padded by 1 with stride 2: (5 - 3 + 2) / 2 + 1 = 3 per side, 9 steps.
+    assert at.slider(key="conv_step").value == 3
+    at.slider(key="conv_dilation").set_value(2).run()
+    assert at.query_params["dilation"] == "2" and at.query_params["stride"] == "2"
+
+
+def test_filters_and_builder_open_with_the_links_settings():
+    at = open_with("pages/filters.py", sample="edges", size="24")
+    assert at.session_state["image_input"]["sample"] == "edges"
+    assert at.session_state["image_input"]["size"] == 24
+    at = open_with("pages/builder.py", depth="2", first_filters="4")
+    assert at.slider(key="builder_depth").value == 2
+    assert at.session_state["unet_config"].filters[0] == 4
+    at = open_with("pages/builder.py", depth="99")
+    assert at.warning and at.slider(key="builder_depth").value == 1  # bad value: default, warned
