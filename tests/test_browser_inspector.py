@@ -17,8 +17,7 @@ def number(page, label: str) -> str:
 
 def test_inspector_draws_activation_heatmaps_and_clicks_pick_a_pixel():
     need_browser()
-    if not MEMBRANE.is_file():
-        pytest.skip("pretrained/membrane.keras is not there yet")
+    assert MEMBRANE.is_file(), "pretrained/membrane.keras ships with the app"
     with running_app() as url, browser_page(1280, 1000) as page:
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -67,8 +66,7 @@ def test_inspector_draws_activation_heatmaps_and_clicks_pick_a_pixel():
 
 def test_clicking_a_box_of_the_u_picks_that_layer():
     need_browser()
-    if not MEMBRANE.is_file():
-        pytest.skip("pretrained/membrane.keras is not there yet")
+    assert MEMBRANE.is_file(), "pretrained/membrane.keras ships with the app"
     with running_app() as url, browser_page(1280, 1000) as page:
         page.goto(f"{url}/inspector")
         page.get_by_role("heading", name="Look inside").first.wait_for(timeout=90_000)

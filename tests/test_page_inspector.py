@@ -40,8 +40,7 @@ def text(at: AppTest) -> str:
 
 
 def needs_membrane():
-    if not MEMBRANE.is_file():
-        pytest.skip("pretrained/membrane.keras is not there yet")
+    assert MEMBRANE.is_file(), "pretrained/membrane.keras ships with the app"
 
 
 def test_inversion_model_resizes_the_input_and_lists_layers_in_u_order():
