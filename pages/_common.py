@@ -54,11 +54,11 @@ def tour_nav(current: str) -> None:
     """Previous / next links at the foot of a page."""
     i = [s.path for s in TOUR].index(current)
     st.divider()
-    left, mid, right = st.columns([1, 2, 1])
+    st.caption(f"Step {i + 1} of {len(TOUR)} in the tour")
+    left, right = st.columns(2)
     if i > 0:
         prev = TOUR[i - 1]
         left.page_link(prev.path, label=f"Back: {prev.title}", icon=":material/arrow_back:")
-    mid.caption(f"Step {i + 1} of {len(TOUR)} in the tour")
     if i + 1 < len(TOUR):
         nxt = TOUR[i + 1]
         right.page_link(nxt.path, label=f"Next: {nxt.title}", icon=":material/arrow_forward:")
