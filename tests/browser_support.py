@@ -96,3 +96,10 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     """Wait until the script run has finished."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
                            timeout=timeout)
+
+
+def open_page(page, url: str, path: str, heading: str, timeout: float = 60_000) -> None:
+    """Go to ``url/path`` and wait until the page's ``heading`` shows and its run has finished."""
+    page.goto(f"{url}/{path}")
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=timeout)
+    wait_idle(page, timeout=timeout)

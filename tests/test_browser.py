@@ -2,7 +2,7 @@
 
 import pytest
 
-from browser_support import browser_page, need_browser, running_app, wait_idle
+from browser_support import browser_page, need_browser, open_page, running_app
 from pages._common import TOUR
 
 pytestmark = pytest.mark.browser
@@ -19,9 +19,7 @@ def test_every_page_opens_without_exception():
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         for stop in TOUR:
-            page.goto(f"{url}/{url_path(stop)}")
-            page.get_by_role("heading", name=stop.title).first.wait_for(timeout=60_000)
-            wait_idle(page)
+            open_page(page, url, url_path(stop), stop.title)
             assert page.get_by_test_id("stException").count() == 0, stop.path
         assert not errors, errors
 
@@ -30,9 +28,7 @@ def test_a_direct_link_opens_the_app_not_a_bare_page():
     """A shared link straight to a page gets the app's navigation and layout."""
     need_browser()
     with running_app() as url, browser_page() as page:
-        page.goto(f"{url}/pooling")
-        page.get_by_role("heading", name="Pooling & up-sampling").first.wait_for(timeout=60_000)
-        wait_idle(page)
+        open_page(page, url, "pooling", "Pooling & up-sampling")
         nav = page.get_by_test_id("stSidebarNav").inner_text()
         assert "What is a U-Net?" in nav and "Look inside" in nav
         assert "common" not in nav.split()

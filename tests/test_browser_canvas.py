@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from browser_support import browser_page, need_browser, running_app, wait_idle
+from browser_support import browser_page, need_browser, open_page, running_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -17,9 +17,7 @@ def output_caption(main) -> str:
 def test_drawing_a_stroke_changes_the_convolution_output():
     need_browser()
     with running_app() as url, browser_page() as page:
-        page.goto(f"{url}/convolution")
-        page.get_by_role("heading", name="Convolution").first.wait_for(timeout=60_000)
-        wait_idle(page)
+        open_page(page, url, "convolution", "Convolution")
         main = page.get_by_test_id("stMainBlockContainer")
         main.get_by_text("Draw", exact=True).first.click()
         main.get_by_text("Nothing drawn yet").first.wait_for(timeout=60_000)

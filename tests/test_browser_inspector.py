@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import browser_page, need_browser, running_app, wait_idle
+from browser_support import browser_page, need_browser, open_page, running_app, wait_idle
 
 pytestmark = pytest.mark.browser
 MEMBRANE = Path(__file__).resolve().parent.parent / "pretrained" / "membrane.keras"
@@ -21,9 +21,7 @@ def test_inspector_draws_activation_heatmaps_and_clicks_pick_a_pixel():
     with running_app() as url, browser_page(1280, 1000) as page:
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{url}/inspector")
-        page.get_by_role("heading", name="Look inside").first.wait_for(timeout=90_000)
-        wait_idle(page, timeout=90_000)
+        open_page(page, url, "inspector", "Look inside", timeout=90_000)
         main = page.get_by_test_id("stMainBlockContainer")
         acts = main.locator(".js-plotly-plot").filter(has_text="enc1_conv1: channels 0 to 15 of 16")
         acts.wait_for(timeout=60_000)
@@ -68,9 +66,7 @@ def test_clicking_a_box_of_the_u_picks_that_layer():
     need_browser()
     assert MEMBRANE.is_file(), "pretrained/membrane.keras ships with the app"
     with running_app() as url, browser_page(1280, 1000) as page:
-        page.goto(f"{url}/inspector")
-        page.get_by_role("heading", name="Look inside").first.wait_for(timeout=90_000)
-        wait_idle(page, timeout=90_000)
+        open_page(page, url, "inspector", "Look inside", timeout=90_000)
         main = page.get_by_test_id("stMainBlockContainer")
         u = main.locator(".js-plotly-plot").filter(has_text="skip: copy enc1_conv2")
         u.scroll_into_view_if_needed()
