@@ -47,11 +47,25 @@ def _grid(image) -> np.ndarray:
     return a
 
 
+class _Box:
+    """``bottom`` and ``right`` of a step's rectangle, from ``top``, ``left`` and ``_extent``."""
+
+    @property
+    def bottom(self) -> int:
+        """Last row of the rectangle."""
+        return self.top + self._extent[0] - 1
+
+    @property
+    def right(self) -> int:
+        """Last column of the rectangle."""
+        return self.left + self._extent[1] - 1
+
+
 # ---------------------------------------------------------------- pooling
 
 
 @dataclass(frozen=True)
-class PoolStep:
+class PoolStep(_Box):
     """One pooling window and the number it becomes."""
 
     row: int  # output row
@@ -62,14 +76,8 @@ class PoolStep:
     value: float  # its max or mean
 
     @property
-    def bottom(self) -> int:
-        """Last input row of the window."""
-        return self.top + self.region.shape[0] - 1
-
-    @property
-    def right(self) -> int:
-        """Last input column of the window."""
-        return self.left + self.region.shape[1] - 1
+    def _extent(self) -> tuple[int, int]:
+        return self.region.shape[:2]
 
 
 def pool_steps(image, *, size: int = 2, stride: int | None = None,
@@ -161,7 +169,7 @@ def pool_frames(image, *, size: int = 2, stride: int | None = None,
 
 
 @dataclass(frozen=True)
-class UpsampleStep:
+class UpsampleStep(_Box):
     """One input pixel copied into a ``factor x factor`` block of the output."""
 
     row: int  # input row
@@ -172,14 +180,8 @@ class UpsampleStep:
     value: float  # the copied number
 
     @property
-    def bottom(self) -> int:
-        """Last output row of the block."""
-        return self.top + self.factor - 1
-
-    @property
-    def right(self) -> int:
-        """Last output column of the block."""
-        return self.left + self.factor - 1
+    def _extent(self) -> tuple[int, int]:
+        return self.factor, self.factor
 
 
 def upsample_steps(image, *, factor: int = 2) -> Iterator[UpsampleStep]:
@@ -204,7 +206,7 @@ def upsample_steps(image, *, factor: int = 2) -> Iterator[UpsampleStep]:
 
 
 @dataclass(frozen=True)
-class TransposeStep:
+class TransposeStep(_Box):
     """One input pixel scattering ``pixel x filter`` into the output."""
 
     row: int  # input row
@@ -215,14 +217,8 @@ class TransposeStep:
     contribution: np.ndarray  # value x filter, (f, f); added to the output
 
     @property
-    def bottom(self) -> int:
-        """Last output row the filter lands on."""
-        return self.top + self.contribution.shape[0] - 1
-
-    @property
-    def right(self) -> int:
-        """Last output column the filter lands on."""
-        return self.left + self.contribution.shape[1] - 1
+    def _extent(self) -> tuple[int, int]:
+        return self.contribution.shape[:2]
 
 
 def conv_transpose_steps(image, kernel, *, stride: int = 2) -> Iterator[TransposeStep]:
