@@ -219,7 +219,7 @@ if saved is not None:
     else:
         s2.success(f"Loaded {loaded.name}: {loaded.count_params():,} parameters.")
         if s2.button("Train from these weights", disabled=data is None or active, key="train_from_loaded"):
-            new_job(loaded.get_weights())
+            new_job(loaded)
             st.rerun()
 
 tour_nav("pages/train.py")

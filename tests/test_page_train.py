@@ -169,6 +169,20 @@ def test_a_saved_model_loads_back_and_a_bad_file_is_refused():
     assert at.error and "train_from_loaded" not in [b.key for b in at.button]
 
 
+def test_training_from_a_model_of_another_shape_names_the_layers_that_differ():
+    from unetviz.model import build_unet, model_to_bytes
+
+    at = train_page()
+    other = PRESETS["seed-simple"].replace(filters=(4, 3), decoder_convs=2)
+    at.file_uploader(key="train_load").upload("other.keras", model_to_bytes(build_unet(other))).run()
+    at.button(key="train_from_loaded").click().run()
+    message = " ".join(e.value for e in at.error)
+    assert "enc1_conv1 has 3x3x1x4 + 4 where enc1_conv1 has 3x3x1x2 + 2" in message
+    assert "Only the loaded model has: dec1_conv2" in message
+    assert "weight list of length" not in message
+    assert "train_job" not in at.session_state
+
+
 def test_streamlit_keeps_the_keras_session_while_a_job_trains(monkeypatch):
     import keras
     from streamlit.runtime.scriptrunner import script_runner

@@ -188,3 +188,17 @@ def test_curves_figure_sends_float32_train_and_validation():
 def test_device_info_names_the_backend():
     info = device_info()
     assert info["backend"] == "tensorflow" and info["device"].startswith(("CPU", "GPU"))
+
+
+def test_weights_mismatch_names_each_layer_that_differs():
+    from unetviz.model import build_unet
+    from unetviz.training import weights_mismatch
+
+    a = build_unet(SIMPLE)
+    assert weights_mismatch(a, build_unet(SIMPLE)) is None
+    wide = build_unet(SIMPLE.replace(filters=(5, 3)))
+    text = weights_mismatch(wide, a)
+    assert "enc1_conv1 has 3x3x1x5 + 5 where enc1_conv1 has 3x3x1x2 + 2" in text
+    assert "enc1_conv2 has 3x3x5x5 + 5 where enc1_conv2 has 3x3x2x2 + 2" in text
+    with pytest.raises(ValueError, match="Layers that differ"):
+        TrainingJob(SIMPLE, toy_data(), FAST, initial_weights=wide)

@@ -133,6 +133,54 @@ def set_max_jobs(n: int) -> None:
         LIMITER.cond.notify_all()
 
 
+def _weight_shapes(model: keras.Model) -> list[tuple[str, list[tuple]]]:
+    """(layer name, [weight shapes]) of every layer that has weights, in model order."""
+    return [(layer.name, [tuple(w.shape) for w in layer.weights])
+            for layer in model.layers if layer.weights]
+
+
+def weights_mismatch(source: keras.Model, target: keras.Model, *, most: int = 4) -> str | None:
+    """Why ``source``'s weights cannot be loaded into ``target``, layer by layer; None if they can.
+
+    Layers are matched in order (names may differ); the sentence names the first ``most``
+    layers whose weight shapes differ and the layers one model has and the other lacks.
+
+    >>> from unetviz.config import PRESETS
+    >>> a, b = build_unet(PRESETS["seed-simple"]), build_unet(PRESETS["seed-simple"])
+    >>> weights_mismatch(a, b) is None
+    True
+    """
+    src, dst = _weight_shapes(source), _weight_shapes(target)
+    if [s for _, s in src] == [s for _, s in dst]:
+        return None
+
+    def shapes(ws):
+        return " + ".join("x".join(map(str, s)) for s in ws)
+
+    a, b = dict(src), dict(dst)
+    if set(a) & set(b):  # layers named alike (e.g. both from the builder): match by name
+        pairs = [(n, a[n], n, b[n]) for n in a if n in b]
+        only_src, only_dst = [n for n in a if n not in b], [n for n in b if n not in a]
+    else:  # other names: match in order
+        pairs = [(na, sa, nb, sb) for (na, sa), (nb, sb) in zip(src, dst)]
+        only_src, only_dst = [n for n, _ in src[len(dst):]], [n for n, _ in dst[len(src):]]
+    differ = [f"{na} has {shapes(sa)} where {nb} has {shapes(sb)}"
+              for na, sa, nb, sb in pairs if sa != sb]
+    text = (f"The loaded model ({source.name}) does not fit the model the builder describes "
+            f"({target.name}): it has {len(src)} layers with weights "
+            f"({sum(len(s) for _, s in src)} arrays), the builder's has {len(dst)} "
+            f"({sum(len(s) for _, s in dst)} arrays).")
+    if differ:
+        text += (" Layers that differ: " + "; ".join(differ[:most])
+                 + (f"; and {len(differ) - most} more" if len(differ) > most else "") + ".")
+    for owner, names in (("loaded model", only_src), ("builder's model", only_dst)):
+        if names:
+            text += (f" Only the {owner} has: {', '.join(names[:most])}"
+                     + (f" and {len(names) - most} more" if len(names) > most else "") + ".")
+    return text + (" Set the Build page to the loaded model's shape (depth, filters, kernels), "
+                   "or train a new model.")
+
+
 class _LiveCallback(keras.callbacks.Callback):
     """Reports to the job; stops before the next batch once asked.
 
@@ -174,7 +222,8 @@ class TrainingJob:
     ``images_per_s``, ``complete``), ``epoch`` (epochs finished), ``snapshots``
     (``(epoch, [weights])``, thinned to at most ``max_snapshots``), ``preview``
     (``(epoch, prediction)`` on the first validation image) and ``queue_position``.
-    ``initial_weights`` (a list like ``model.get_weights()``) starts from a loaded model.
+    ``initial_weights`` (a loaded model, or a list like ``model.get_weights()``) starts from
+    those weights; a model whose layers do not match ``config`` raises ValueError naming them.
 
     Examples
     --------
@@ -210,6 +259,11 @@ class TrainingJob:
         self._epoch_t0 = self._epoch_t1 = self._train_t_end = self._run_t0 = time.perf_counter()
         keras.utils.set_random_seed(settings.seed)
         self._model = compile_model(build_unet(config), settings, kind=data.kind)
+        if isinstance(initial_weights, keras.Model):
+            problem = weights_mismatch(initial_weights, self._model)
+            if problem:
+                raise ValueError(problem)
+            initial_weights = initial_weights.get_weights()
         if initial_weights is not None:
             self._model.set_weights(initial_weights)  # Keras checks every shape
         weights = self._model.get_weights()
