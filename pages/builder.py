@@ -34,7 +34,9 @@ FIELDS = ["input_size", "depth", "first_filters", "growth", "convs_per_block", "
 KERNELS = [f"builder_kernel{i}" for i in range(MAX_DEPTH + 1)]
 BIG = 5_000_000  # parameters above which training on a CPU gets slow
 PRESET_LABELS = {"seed-simple": "The tutorial's first U-Net: it inverts 8x8 images",
-                 "seed-membrane": "The tutorial's membrane U-Net, for 64x64 electron-microscope tiles"}
+                 "seed-membrane": "The tutorial's membrane U-Net, for 64x64 electron-microscope tiles",
+                 "membrane-bn": "The membrane U-Net with batch norm after every convolution and a "
+                                "plain 1x1 sigmoid head (the pretrained membrane-bn model)"}
 UP_LABELS = {"upsample_conv": "copy, then conv", "transpose": "transposed conv"}
 
 
@@ -78,7 +80,8 @@ st.markdown(
 st.markdown("Change the shape below; the diagram, the parameter count and the layer table "
             "follow at once. The model you end with is the one the **Train** page trains.")
 
-st.markdown("**Start from one of the tutorial's two models**, then change anything:")
+st.markdown("**Start from one of the tutorial's two models**, or the membrane model with batch "
+            "norm, then change anything:")
 for col, key in zip(st.columns(len(PRESETS)), PRESETS):
     n = count_params(PRESETS[key])
     col.button(f"{key} ({n:,})", key=f"builder_preset_{key}",

@@ -115,6 +115,20 @@ PRESETS: dict[str, UNetConfig] = {
         out_kernel=1,
         name="seed_membrane",
     ),
+    # The membrane layout made easier to train: batch norm after every convolution and a plain
+    # 1x1 sigmoid head in place of the 2-channel ReLU layer (which can die into all-"cell").
+    "membrane-bn": UNetConfig(
+        input_size=64,
+        depth=3,
+        filters=(16, 32, 64, 128),
+        kernel_sizes=(3, 3, 5, 5),
+        convs_per_block=2,
+        up_kernel=2,
+        batch_norm=True,
+        head_filters=0,
+        out_kernel=1,
+        name="membrane_bn",
+    ),
 }
 
 

@@ -91,23 +91,35 @@ def train_inversion(out: Path, epochs: int = 500, seed: int = 0) -> dict:
     return card
 
 
+MEMBRANE_MODELS = {  # shipped name -> builder preset
+    "membrane": "seed-membrane",
+    "membrane-bn": "membrane-bn",
+}
+
+
 def train_membrane(out: Path, data_dir=DEFAULT_DATA, epochs: int = 40, steps: int = 250,
                    batch: int = 16, crop: int = 128, lr: float = 1e-3, seed: int = 0,
-                   mixed: bool = True, stop_after: int | None = None, log=print) -> dict:
-    """The tutorial's membrane U-Net, trained with BCE + Dice on random crops of slices 0-24.
+                   mixed: bool = True, stop_after: int | None = None, name: str = "membrane",
+                   resume: Path | None = None, log=print) -> dict:
+    """A membrane U-Net (``name`` in :data:`MEMBRANE_MODELS`), trained with BCE + Dice on
+    random crops of slices 0-24.
 
     The learning rate follows a cosine decay planned over ``epochs``;
-    ``stop_after`` ends the run early (same schedule, fewer epochs).
+    ``stop_after`` ends the run early (same schedule, fewer epochs). ``resume`` continues
+    a checkpoint whose JSON card (beside it) says how many epochs it had: the schedule goes
+    on from there, with fresh Adam moments (checkpoints carry no optimizer).
     """
     import keras
 
     from unetviz.data import TRAIN_SLICES, random_crops, read_isbi_folder
     from unetviz.losses import get_loss, membrane_dice
-    from unetviz.model import PRESETS, build_unet, rebuild, save_model
+    from unetviz.model import PRESETS, build_unet, load_model, rebuild, save_model
 
-    keras.utils.set_random_seed(seed)
+    prior = json.loads(Path(resume).with_suffix(".json").read_text()) if resume else None
+    first = prior["epochs"] if prior else 0
+    keras.utils.set_random_seed(seed + first)
     data = read_isbi_folder(data_dir, TRAIN_SLICES)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed + first)  # a resumed run draws crops it has not seen
 
     class Crops(keras.utils.PyDataset):
         def __len__(self):
@@ -120,7 +132,7 @@ def train_membrane(out: Path, data_dir=DEFAULT_DATA, epochs: int = 40, steps: in
             b = rng.uniform(-0.08, 0.08, (batch, 1, 1, 1)).astype(np.float32)
             return np.clip(x * a + b, 0, 1), y
 
-    config = PRESETS["seed-membrane"].replace(input_size=None, name="membrane")
+    config = PRESETS[MEMBRANE_MODELS[name]].replace(input_size=None, name=name.replace("-", "_"))
     if mixed:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     model = build_unet(config)
@@ -128,42 +140,52 @@ def train_membrane(out: Path, data_dir=DEFAULT_DATA, epochs: int = 40, steps: in
     model.compile(keras.optimizers.Adam(schedule), loss=get_loss("bce_dice"),
                   metrics=[membrane_dice])
     keras.mixed_precision.set_global_policy("float32")
+    if prior:
+        model.set_weights(load_model(resume).get_weights())
+        model.optimizer.build(model.trainable_variables)
+        model.optimizer.iterations.assign(first * steps)  # the schedule goes on where it was
 
-    history = []
+    history = list(prior["history"]) if prior else []
     last = min(epochs, stop_after or epochs)
-    t0 = time.time()
-    for epoch in range(1, last + 1):
+    t0 = time.time() - (prior["seconds"] if prior else 0.0)
+    card = {}
+    for epoch in range(first + 1, last + 1):
         h = model.fit(Crops(), epochs=epoch, initial_epoch=epoch - 1, verbose=0)
         row = {"epoch": epoch, "seconds": round(time.time() - t0, 1),
                **{k: float(v[-1]) for k, v in h.history.items()}}
-        if epoch % 5 == 0 or epoch == last:
-            f32 = rebuild(model, config)
-            row["held_out"] = {k: v for k, v in evaluate_membrane(f32, data_dir).items()
-                               if k in ("pixel_error", "dice")}
-            save_model(f32, out)  # a usable checkpoint while the run goes on
         history.append(row)
+        if epoch % 5 == 0 or epoch == last:
+            # A usable, resumable checkpoint with its card while the run goes on.
+            f32 = rebuild(model, config)
+            save_model(f32, out)
+            card = membrane_card(f32, data_dir, name=name, epochs=epochs, steps=steps,
+                                 batch=batch, crop=crop, lr=lr, seed=seed, mixed=mixed,
+                                 stopped_after=epoch, seconds=row["seconds"], history=history,
+                                 resumed_after=(prior or {}).get("resumed_after", first) or None)
+            row["held_out"] = {k: card["held_out"][k] for k in ("pixel_error", "dice")}
+            write_card(card, out.with_suffix(".json"))
         log(json.dumps(row))
         sys.stdout.flush()
-    seconds = time.time() - t0
-    final = rebuild(model, config)
-    save_model(final, out)
-    return membrane_card(final, data_dir, epochs=epochs, steps=steps, batch=batch, crop=crop,
-                         lr=lr, seed=seed, mixed=mixed, stopped_after=last, seconds=seconds,
-                         history=history)
+    return card
 
 
-def membrane_card(model, data_dir, *, epochs, steps, batch, crop, lr, seed, mixed, stopped_after,
-                  seconds, history) -> dict:
+def membrane_card(model, data_dir, *, name="membrane", epochs, steps, batch, crop, lr, seed, mixed,
+                  stopped_after, seconds, history, resumed_after=None) -> dict:
     """The model card of a membrane run, with freshly measured held-out scores."""
     scores = evaluate_membrane(model, data_dir)
     stop = f" --stop-after {stopped_after}" if stopped_after < epochs else ""
+    args = (f"--data DATA --epochs {epochs} --steps {steps} --batch {batch} --crop {crop} "
+            f"--lr {lr} --seed {seed}" + ("" if mixed else " --no-mixed"))
+    command = f"python -m unetviz.pretrain {name} {args}" + stop
+    if resumed_after:
+        command = (f"python -m unetviz.pretrain {name} {args} --stop-after {resumed_after}, then "
+                   f"python -m unetviz.pretrain {name} {args} --resume pretrained/{name}.keras"
+                   + stop)
     return {
-        "name": "membrane",
-        "preset": "seed-membrane (input size left open, so whole 512x512 slices are predicted)",
+        "name": name,
+        "preset": f"{MEMBRANE_MODELS[name]} (input size left open, so whole slices are predicted)",
         "params": int(model.count_params()),
-        "command": (f"python -m unetviz.pretrain membrane --data DATA --epochs {epochs} "
-                    f"--steps {steps} --batch {batch} --crop {crop} --lr {lr} --seed {seed}"
-                    + stop + ("" if mixed else " --no-mixed")),
+        "command": command,
         "data": "ISBI 2012 membrane, train slices 0-24 (held out: 25-29)",
         "augmentation": f"random {crop}x{crop} crops, one of the 8 rotations/flips each, "
                         "brightness x[0.85, 1.15] + [-0.08, 0.08]",
@@ -178,6 +200,10 @@ def membrane_card(model, data_dir, *, epochs, steps, batch, crop, lr, seed, mixe
         "precision": "mixed bfloat16 during training, saved as float32" if mixed else "float32",
         "seconds": round(seconds, 1),
         "machine": _machine(),
+        **({"resumed_after": resumed_after,
+            "resumed": f"after epoch {resumed_after} from its own checkpoint, with the schedule "
+                       "going on where it stopped and fresh Adam moments"}
+           if resumed_after else {}),
         "held_out": scores,
         "history": history,
     }
@@ -208,7 +234,7 @@ def write_card(card: dict, json_path: Path) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m unetviz.pretrain", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("inversion", "membrane", "evaluate"))
+    ap.add_argument("what", choices=("inversion", *MEMBRANE_MODELS, "evaluate"))
     ap.add_argument("--data", default=str(DEFAULT_DATA), help="ISBI-layout folder")
     ap.add_argument("--out", default=None, help="where to write the .keras file")
     ap.add_argument("--epochs", type=int, default=None)
@@ -220,6 +246,8 @@ def main(argv=None) -> int:
     ap.add_argument("--stop-after", type=int, default=None,
                     help="end after this epoch (the schedule stays planned over --epochs)")
     ap.add_argument("--no-mixed", action="store_true", help="train in float32")
+    ap.add_argument("--resume", default=None,
+                    help="continue this checkpoint (its JSON card beside it gives the epoch)")
     a = ap.parse_args(argv)
     if a.what == "evaluate":
         from unetviz.model import load_model
@@ -235,7 +263,7 @@ def main(argv=None) -> int:
     else:
         card = train_membrane(out, a.data, epochs=a.epochs or 40, steps=a.steps, batch=a.batch,
                               crop=a.crop, lr=a.lr, seed=a.seed, mixed=not a.no_mixed,
-                              stop_after=a.stop_after)
+                              stop_after=a.stop_after, name=a.what, resume=a.resume)
     write_card(card, out.with_suffix(".json"))
     summary = {k: v for k, v in card.items() if k != "history"}
     if "held_out" in summary:
