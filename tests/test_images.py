@@ -133,3 +133,25 @@ def test_missing_path(tmp_path):
 def test_wrong_type():
     with pytest.raises(ImageInputError, match="Cannot read"):
         load_image(12345)
+
+
+def test_colour_loading_refuses_the_hostile_corpus_too():
+    from hostile_corpus import image_corpus
+
+    for name, data in image_corpus():
+        t = time.perf_counter()
+        with pytest.raises(ImageInputError):
+            load_image(data, channels=3)
+        assert time.perf_counter() - t < 5.0, name
+
+
+@pytest.mark.parametrize("mode,fill", [("L", 128), ("I;16", 32768), ("F", 0.5), ("LA", (128, 255)),
+                                       ("P", 3), ("CMYK", (0, 0, 0, 0))])
+def test_colour_loading_of_every_mode_matches_grey(mode, fill):
+    im = Image.new(mode, (4, 3), fill)
+    fmt = "TIFF" if mode in ("I;16", "F", "CMYK") else "PNG"
+    rgb = load_image(encode(im, fmt), channels=3)
+    assert rgb.shape == (3, 4, 3) and rgb.dtype == np.float32
+    assert 0.0 <= rgb.min() and rgb.max() <= 1.0
+    gray = load_image(encode(im, fmt))
+    np.testing.assert_allclose(rgb @ np.array([0.299, 0.587, 0.114], np.float32), gray, atol=0.01)

@@ -138,6 +138,35 @@ def test_not_image_to_image_is_refused(tmp_path):
         load_model(path)
 
 
+def _valid_unet(size):
+    """The 2015 paper's pattern at toy size: valid 3x3 convolutions and a cropped skip."""
+    x = keras.Input((size, size, 1))
+    a = keras.layers.Conv2D(2, 3, activation="relu")(keras.layers.Conv2D(2, 3, activation="relu")(x))
+    b = keras.layers.MaxPooling2D(2)(a)
+    b = keras.layers.Conv2D(4, 3, activation="relu")(keras.layers.Conv2D(4, 3, activation="relu")(b))
+    up = keras.layers.Conv2DTranspose(2, 2, strides=2)(b)
+    c = keras.layers.Concatenate()([keras.layers.Cropping2D(4)(a), up])
+    return keras.Model(x, keras.layers.Conv2D(1, 1, activation="sigmoid")(c))
+
+
+@pytest.mark.parametrize("size", [44, None])
+def test_valid_convolution_unet_loads(tmp_path, size):
+    m = _valid_unet(size)
+    m.save(tmp_path / "valid.keras")
+    back = load_model(tmp_path / "valid.keras")
+    x = np.random.default_rng(0).random((1, 44, 44, 1)).astype("float32")
+    assert back(x).shape == (1, 32, 32, 1)
+    np.testing.assert_allclose(back(x), m(x), atol=1e-6)
+
+
+def test_output_larger_than_input_is_refused(tmp_path):
+    inp = keras.Input((8, 8, 1))
+    out = keras.layers.UpSampling2D(2)(inp)
+    keras.Model(inp, out).save(tmp_path / "up.keras")
+    with pytest.raises(ModelLoadError, match=r"output size 16x16 is larger than its input size 8x8"):
+        load_model(tmp_path / "up.keras")
+
+
 def test_custom_module_is_refused():
     buf = io.BytesIO()
     config = {"module": "os", "class_name": "system", "config": {}}

@@ -96,6 +96,20 @@ def dihedral(a: np.ndarray, k: int) -> np.ndarray:
     return np.rot90(a, k % 4, axes=axes)
 
 
+def undihedral(a: np.ndarray, k: int) -> np.ndarray:
+    """The inverse of :func:`dihedral`: ``undihedral(dihedral(a, k), k)`` equals ``a``.
+
+    >>> a = np.arange(6).reshape(2, 3)
+    >>> bool(all(np.array_equal(undihedral(dihedral(a, k), k), a) for k in range(8)))
+    True
+    """
+    axes = (0, 1) if a.ndim == 2 else (a.ndim - 3, a.ndim - 2)
+    a = np.rot90(a, -(k % 4), axes=axes)
+    if k >= 4:
+        a = np.swapaxes(a, *axes)
+    return a
+
+
 def random_crops(images, labels, n: int, size: int, rng: np.random.Generator):
     """``n`` random ``size``-square crops with a random dihedral transform each.
 

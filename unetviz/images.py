@@ -1,4 +1,4 @@
-"""Turn whatever a person uploads into a float32 grayscale array in [0, 1].
+"""Turn whatever a person uploads into a float32 array in [0, 1], grayscale or RGB.
 
 Every path by which an image enters the app goes through :func:`load_image`,
 which refuses, with a message a person can act on, anything it cannot use.
@@ -66,14 +66,28 @@ def _to_gray(im: Image.Image) -> np.ndarray:
         if a.size and a.min() >= 0.0 and a.max() <= 1.0:
             return a.astype(np.float32)
         return _rescale(a)
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
-        # Transparent areas are shown on white, as an image viewer would.
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(white, rgba)
+    im = _on_white(im)
     if im.mode != "L":
         im = im.convert("RGB").convert("L")
     return np.asarray(im, dtype=np.float32) / 255.0
+
+
+def _on_white(im: Image.Image) -> Image.Image:
+    """``im`` with transparent areas shown on white, as an image viewer would."""
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba)
+    return im
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    """Decode ``im`` to (H, W, 3) float32 RGB in [0, 1]; grey images get three equal channels."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F", "L", "1"):
+        gray = _to_gray(im)  # (H, W)
+        return np.repeat(gray[:, :, None], 3, axis=2)  # (H, W, 3)
+    im = _on_white(im)
+    return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
 
 
 def _rescale(a: np.ndarray) -> np.ndarray:
@@ -83,13 +97,14 @@ def _rescale(a: np.ndarray) -> np.ndarray:
     return ((a - lo) / (hi - lo)).astype(np.float32)
 
 
-def load_image(source, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Load an image as a (H, W) float32 array in [0, 1].
+def load_image(source, *, max_pixels: int = MAX_PIXELS, channels: int = 1) -> np.ndarray:
+    """Load an image as a (H, W) float32 array in [0, 1], or (H, W, 3) RGB with ``channels=3``.
 
     ``source`` is bytes, a path, or a binary file object. PNG, JPEG, TIFF, BMP
     and GIF (first frame) are read; 8-bit, 16-bit and float data; grayscale,
-    RGB(A), palette and CMYK. EXIF orientation is applied. Anything unusable
-    raises :class:`ImageInputError`.
+    RGB(A), palette and CMYK. EXIF orientation is applied. Transparent areas
+    show as white. With ``channels=3`` colour is kept and a grey image gets
+    three equal channels. Anything unusable raises :class:`ImageInputError`.
 
     Examples
     --------
@@ -97,7 +112,11 @@ def load_image(source, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     >>> buf = io.BytesIO(); Image.new("L", (3, 2), 255).save(buf, "PNG")
     >>> load_image(buf.getvalue()).shape
     (2, 3)
+    >>> load_image(buf.getvalue(), channels=3).shape
+    (2, 3, 3)
     """
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), not {channels!r}.")
     data = _read_bytes(source)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -123,7 +142,7 @@ def load_image(source, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             im.seek(0)  # first frame of a GIF or multi-page TIFF
             im.load()
             im = ImageOps.exif_transpose(im)
-            out = _to_gray(im)
+            out = _to_gray(im) if channels == 1 else _to_rgb(im)
         except ImageInputError:
             raise
         except Exception as exc:  # noqa: BLE001 - truncated or corrupt pixel data

@@ -142,6 +142,13 @@ def _check_archive(data: bytes) -> None:
 
 
 def _check_image_to_image(model: keras.Model) -> None:
+    """Refuse models that do not map one image to one image of the same or a smaller size.
+
+    Valid-convolution U-Nets (the 2015 paper's) give back a smaller image than
+    they take; their output sits at the centre of the input
+    (:func:`unetviz.predict.output_offset`). Open sizes (None) pass here and are
+    checked when an image is predicted.
+    """
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ModelLoadError(
             "This model has several inputs or outputs; only image-to-image models with one "
@@ -153,11 +160,18 @@ def _check_image_to_image(model: keras.Model) -> None:
             f"This model maps {in_shape} to {out_shape}; an image-to-image model maps "
             "(batch, height, width, channels) to (batch, height, width, channels)."
         )
-    if in_shape[1:3] != out_shape[1:3]:
+    larger = [axis for axis, (i, o) in enumerate(zip(in_shape[1:3], out_shape[1:3]))
+              if i is not None and o is not None and o > i]
+    if larger:
         raise ModelLoadError(
-            f"This model's output size {out_shape[1:3]} differs from its input size "
-            f"{in_shape[1:3]}; a U-Net gives back an image of the input's size."
+            f"This model's output size {_size_text(out_shape[1:3])} is larger than its input "
+            f"size {_size_text(in_shape[1:3])}; an image-to-image model gives back an image of "
+            "the input's size or, with valid convolutions, a smaller one."
         )
+
+
+def _size_text(hw) -> str:
+    return "x".join("any" if n is None else str(n) for n in hw)
 
 
 def load_model(source) -> keras.Model:
