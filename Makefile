@@ -47,6 +47,7 @@ bench: install-test
 pretrained: install
 	$(PY) -m unetviz.pretrain inversion
 	$(PY) -m unetviz.pretrain membrane --data ../shared/data/isbi2012-membrane
+	$(PY) -m unetviz.pretrain membrane-bn --data ../shared/data/isbi2012-membrane --epochs 30 --steps 200
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
