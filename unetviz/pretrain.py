@@ -108,14 +108,16 @@ MEMBRANE_MODELS = {  # shipped name -> builder preset
 def train_membrane(out: Path, data_dir=DEFAULT_DATA, epochs: int = 40, steps: int = 250,
                    batch: int = 16, crop: int = 128, lr: float = 1e-3, seed: int = 0,
                    mixed: bool = True, stop_after: int | None = None, name: str = "membrane",
-                   resume: Path | None = None, log=print) -> dict:
+                   resume: Path | None = None, polish: bool = False, log=print) -> dict:
     """A membrane U-Net (``name`` in :data:`MEMBRANE_MODELS`), trained with BCE + Dice on
     random crops of slices 0-24.
 
     The learning rate follows a cosine decay planned over ``epochs``;
     ``stop_after`` ends the run early (same schedule, fewer epochs). ``resume`` continues
     a checkpoint whose JSON card (beside it) says how many epochs it had: the schedule goes
-    on from there, with fresh Adam moments (checkpoints carry no optimizer).
+    on from there, with fresh Adam moments (checkpoints carry no optimizer). With ``polish``,
+    the resumed run instead follows a fresh cosine decay from ``lr`` over ``epochs`` more epochs
+    (a low-rate polish of a checkpoint whose schedule was cut short).
     """
     import keras
 
@@ -151,10 +153,13 @@ def train_membrane(out: Path, data_dir=DEFAULT_DATA, epochs: int = 40, steps: in
     if prior:
         model.set_weights(load_model(resume).get_weights())
         model.optimizer.build(model.trainable_variables)
-        model.optimizer.iterations.assign(first * steps)  # the schedule goes on where it was
+        if not polish:
+            model.optimizer.iterations.assign(first * steps)  # the schedule goes on where it was
+    if polish and not prior:
+        raise ValueError("--polish needs --resume: it polishes an existing checkpoint.")
 
     history = list(prior["history"]) if prior else []
-    last = min(epochs, stop_after or epochs)
+    last = first + epochs if polish else min(epochs, stop_after or epochs)
     t0 = time.time() - (prior["seconds"] if prior else 0.0)
     card = {}
     for epoch in range(first + 1, last + 1):
@@ -162,16 +167,20 @@ def train_membrane(out: Path, data_dir=DEFAULT_DATA, epochs: int = 40, steps: in
         row = {"epoch": epoch, "seconds": round(time.time() - t0, 1),
                **{k: float(v[-1]) for k, v in h.history.items()}}
         history.append(row)
-        if epoch % 5 == 0 or epoch == last:
+        if epoch % 5 == 0 or epoch == last or polish:
             # A usable, resumable checkpoint with its card while the run goes on.
             f32 = rebuild(model, config)
             save_model(f32, out)
-            card = membrane_card(f32, data_dir, name=name, epochs=epochs, steps=steps,
+            card = membrane_card(f32, data_dir, name=name,
+                                 epochs=prior["epochs_planned"] if polish else epochs, steps=steps,
                                  batch=batch, crop=crop, lr=lr, seed=seed, mixed=mixed,
                                  stopped_after=epoch, seconds=row["seconds"], history=history,
                                  resumed_after=(prior or {}).get("resumed_after", first) or None,
                                  prior_precision=(prior or {}).get("precision"),
                                  tta=epoch == last)  # TTA is 8x slower: on the final card only
+            if polish:
+                card = polished_card(card, prior, epochs=epoch - first, lr=lr, steps=steps,
+                                     batch=batch, crop=crop)
             row["held_out"] = {k: card["held_out"][k] for k in ("pixel_error", "dice", "v_rand")}
             write_card(card, out.with_suffix(".json"))
         log(json.dumps(row))
@@ -219,6 +228,28 @@ def membrane_card(model, data_dir, *, name="membrane", epochs, steps, batch, cro
         **held_out_scores(model, data_dir, tta=tta),
         "history": history,
     }
+
+
+def polished_card(card: dict, prior: dict, *, epochs: int, lr: float, steps: int, batch: int,
+                  crop: int) -> dict:
+    """``card`` rewritten for a polish run: the prior run's record, then what the polish added."""
+    first = prior["epochs"]
+    polish = (f"python -m unetviz.pretrain {card['name']} --data DATA --resume "
+              f"pretrained/{card['name']}.keras --polish --epochs {epochs} --steps {steps} "
+              f"--batch {batch} --crop {crop} --lr {lr} --no-mixed")
+    out = dict(card)
+    out.pop("resumed", None)
+    out.pop("resumed_after", None)
+    out.update({
+        "command": f"{prior['command']}, then {polish}",
+        "epochs": first + epochs,
+        "epochs_planned": prior["epochs_planned"],
+        "crops_seen": prior["crops_seen"] + epochs * steps * batch,
+        "optimizer": f"{prior['optimizer']}; then a polish of {epochs} epochs x {steps} steps: "
+                     f"fresh Adam, cosine decay from {lr} to {lr * 0.02:g}",
+        "polished_after": first,
+    })
+    return out
 
 
 def _precision(mixed: bool, resumed_after, prior, last) -> str:
@@ -302,6 +333,8 @@ def main(argv=None) -> int:
     ap.add_argument("--stop-after", type=int, default=None,
                     help="end after this epoch (the schedule stays planned over --epochs)")
     ap.add_argument("--no-mixed", action="store_true", help="train in float32")
+    ap.add_argument("--polish", action="store_true",
+                    help="with --resume: a fresh cosine decay from --lr over --epochs more epochs")
     ap.add_argument("--resume", default=None,
                     help="continue this checkpoint (its JSON card beside it gives the epoch)")
     a = ap.parse_args(argv)
@@ -324,7 +357,8 @@ def main(argv=None) -> int:
     else:
         card = train_membrane(out, a.data, epochs=a.epochs or 40, steps=a.steps, batch=a.batch,
                               crop=a.crop, lr=a.lr, seed=a.seed, mixed=not a.no_mixed,
-                              stop_after=a.stop_after, name=a.what, resume=a.resume)
+                              stop_after=a.stop_after, name=a.what, resume=a.resume,
+                              polish=a.polish)
     write_card(card, out.with_suffix(".json"))
     summary = {k: v for k, v in card.items() if k != "history"}
     for key in ("held_out", "held_out_tta"):
