@@ -60,7 +60,7 @@ def test_layers_come_in_the_order_of_the_u_with_skips_marked(simple):
     assert simple.layer("enc1_pool").has_filters is False
 
 
-def test_models_with_other_names_fall_back_to_their_own_order():
+def test_models_with_other_names_are_placed_by_their_graph():
     inp = keras.Input((8, 8, 1))
     a = keras.layers.Conv2D(2, 3, padding="same")(inp)
     b = keras.layers.MaxPooling2D()(a)
@@ -68,8 +68,10 @@ def test_models_with_other_names_fall_back_to_their_own_order():
     d = keras.layers.Concatenate()([a, c])
     model = keras.Model(inp, keras.layers.Conv2D(1, 1)(d))
     views = u_layers(model)
-    assert {v.part for v in views} == {"other"}
+    assert [v.part for v in views] == ["input", "encoder", "encoder", "decoder", "decoder", "output"]
+    assert [v.level for v in views] == [0, 1, 1, 1, 1, 0]
     assert views[4].kind == "Concatenate" and views[4].skip_from == views[1].name
+    assert views[4].roles == ("skip", "up")
     assert views[1].skip_to == views[4].name
     ins = Inspector(model)
     assert ins.specs() is None
@@ -121,10 +123,12 @@ def test_prepare_fits_the_image_to_the_model(simple):
     assert membrane.prepare(np.ones((5, 5))).shape == (8, 8)
     assert simple.prepare(np.ones((64, 64))).shape == (8, 8)
     np.testing.assert_array_equal(simple.prepare(np.eye(8), invert=True), 1 - np.eye(8))
-    with pytest.raises(ValueError, match="8x8"):
+    with pytest.raises(ValueError, match="16x16 image .* expected shape=.None, 8, 8, 1"):
         simple.activations(np.ones((16, 16), np.float32))
-    with pytest.raises(ValueError, match="divisible by 8"):
+    # 20 -> 10 -> 5 -> 2, up again to 4, which cannot meet the skip of 5: Keras says so
+    with pytest.raises(ValueError, match="cannot take this 20x20 image"):
         membrane.activations(np.ones((20, 20), np.float32))
+    assert membrane.activations(np.ones((24, 24), np.float32))["out"].shape == (24, 24, 1)
 
 
 def test_kernel_and_set_weights(simple):
