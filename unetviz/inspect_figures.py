@@ -23,10 +23,17 @@ from unetviz.inspection import ReceptiveField, normalise_filters
 MAX_BYTES = 1_250_000  # what a view is planned to take, below the issue's 1.5 MB
 HARD_LIMIT = 1_450_000  # what a built figure's JSON is checked against
 _CELL_BYTES = 14  # float32 z + three uint16 customdata, base64 (4/3), a few escaped characters
+_SMALL_CELL_BYTES = 10  # the same with uint8 customdata (maps and layers of at most 256)
 MAX_TILES = 32  # a page of more tiles than this gets too small to read
+# Clickable maps carry one invisible SVG marker per pixel shown; browsers draw tens of
+# thousands of them slowly, so a clickable map shows at most this many pixels.
+MAX_MARKERS = 10_000
 TILE_COLS = 8
 ERROR_LABELS = ("cell ✓", "membrane ✓", "missed", "false")  # membrane missed / false membrane
 ERROR_COLOURS = ("#f2f2f2", "#404040", "#e45756", "#4c78a8")
+CLASS_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2",
+                 "#ff9da6", "#9d755d", "#bab0ac")  # class k gets colour k (mod 10)
+OVERLAY_SCALE = "Hot"  # Grad-CAM heat over a grey input
 
 
 @dataclass(frozen=True)
@@ -84,9 +91,10 @@ def channel_tiling(shape, *, page: int = 0, max_bytes: int = MAX_BYTES) -> Tilin
     (16, 8, 16)
     """
     h, w, c = (int(v) for v in shape)
-    step = max(1, math.ceil(math.sqrt((h + h // 3 + 1) * (w + 1) * _CELL_BYTES / max_bytes)))
+    cell = _SMALL_CELL_BYTES if _custom_dtype(h, w, c) == np.uint8 else _CELL_BYTES
+    step = max(1, math.ceil(math.sqrt((h + h // 3 + 1) * (w + 1) * cell / max_bytes)))
     th, tw = math.ceil(h / step), math.ceil(w / step)
-    fits = max(1, int(max_bytes // ((th + max(1, th // 3)) * (tw + 1) * _CELL_BYTES)))
+    fits = max(1, int(max_bytes // ((th + max(1, th // 3)) * (tw + 1) * cell)))
     per_page = min(c, fits, MAX_TILES)
     if TILE_COLS < per_page < c:
         per_page -= per_page % TILE_COLS  # pages of whole rows of tiles
@@ -102,6 +110,13 @@ def _title(text: str) -> dict:
     """A title just above the plot, below the modebar's buttons."""
     return {"text": text, "font": {"size": STYLE["font"]}, "y": 1, "yref": "paper",
             "yanchor": "bottom", "x": 0, "xref": "paper", "pad": {"b": 8}}
+
+
+def _noted(title: str, step: int) -> str:
+    """The title, saying so when only every ``step``-th pixel is shown."""
+    if step == 1:
+        return title
+    return f"{title}, 1 pixel in {step} shown" if title else f"1 pixel in {step} shown"
 
 
 def _hbar(title: str) -> dict:
@@ -171,13 +186,19 @@ def _json_bytes(*arrays) -> int:
     return total
 
 
+def _custom_dtype(h: int, w: int, channels: int):
+    """The smallest unsigned type that holds every channel, row and column number (half the bytes
+    of uint16 for maps and layers of at most 256)."""
+    return np.uint8 if max(h, w, channels) <= 256 else np.uint16
+
+
 def _tiles(a: np.ndarray, tiling: Tiling) -> tuple[np.ndarray, np.ndarray]:
     """The tiled values (NaN in the gaps) and their [channel, row, col], for channels_figure."""
     th, tw = tiling.tile
     g, vg = tiling.gap, tiling.vgap
     z = np.full((tiling.rows * (th + vg) - vg, tiling.cols * (tw + g) - g), np.nan, np.float32)
     # (rows, cols, 3); gaps hold 0, not -1: -1 is 0xFFFF, which base64 writes as "//8".
-    custom = np.zeros(z.shape + (3,), np.uint16)
+    custom = np.zeros(z.shape + (3,), _custom_dtype(tiling.h, tiling.w, tiling.channels))
     rr, cc = np.mgrid[0:th, 0:tw] * tiling.step
     for i in range(tiling.count):
         ch = tiling.start + i
@@ -239,45 +260,77 @@ def image_figure(a, *, title: str = "", zmin=None, zmax=None, diverging: bool | 
                  marker: tuple[int, int] | None = None, clickable: bool = False,
                  focus: ReceptiveField | None = None, max_bytes: int = MAX_BYTES,
                  height: int = 340) -> go.Figure:
-    """An (H, W) map as a heatmap with true pixel coordinates on hover.
+    """An (H, W) map, or an (H, W, 3) RGB image in [0, 1], with true pixel coordinates on hover.
 
     ``box`` outlines a receptive field, ``marker`` circles one pixel, ``focus``
     zooms in on a box (the learner can zoom out with the toolbar). Maps too big
-    for ``max_bytes`` are shown every ``step``-th pixel. ``clickable`` lays an
-    invisible marker on every pixel: Plotly selects markers, not heatmap cells,
-    so this is what lets a click (Streamlit's ``on_select``) name a pixel.
+    for ``max_bytes`` are shown every ``step``-th pixel, and the title says so;
+    hovering gives the exact value of each pixel shown. ``clickable`` lays an
+    invisible marker on every pixel shown (at most :data:`MAX_MARKERS`): Plotly
+    selects markers, not heatmap cells, so this is what lets a click or a drag
+    (Streamlit's ``on_select``) name pixels.
+
+    >>> image_figure(np.zeros((600, 600), np.float32), max_bytes=100_000).layout.title.text
+    '1 pixel in 6 shown'
     """
     a = np.asarray(a, dtype=np.float32)
-    if a.ndim != 2:
-        raise ValueError(f"image_figure draws (H, W) maps; got {a.shape}.")
-    step = max(1, math.ceil(math.sqrt(a.size * (12 if clickable else 6) / max_bytes)))
+    rgb = a.ndim == 3 and a.shape[-1] == 3
+    if a.ndim != 2 and not rgb:
+        raise ValueError(f"image_figure draws (H, W) maps or (H, W, 3) images; got {a.shape}.")
+    step = _step(a.shape[:2], max_bytes, per_cell=3 if rgb else (12 if clickable else 6),
+                 clickable=clickable)
     # z (and, when clickable, the markers' colours) once more for x, y: what base64 makes of them
-    while step < max(a.shape) and \
-            _json_bytes(a[::step, ::step]) * (2 if clickable else 1) * 1.5 > HARD_LIMIT - 30_000:
+    while not rgb and step < max(a.shape) and \
+            _json_bytes(a[::step, ::step]) * (2 if clickable else 1) * 1.5 > min(max_bytes, HARD_LIMIT):
         step += 1
-    return _image(a, step, title=title, zmin=zmin, zmax=zmax, diverging=diverging,
-                  colorbar=colorbar, box=box, marker=marker, clickable=clickable, focus=focus,
-                  height=height)
+    while rgb and step < max(a.shape) and _json_bytes(_rgb8(a[::step, ::step])) > min(max_bytes, HARD_LIMIT):
+        step += 1
+    scale = None if rgb else _scale(a[::step, ::step], diverging)
+    if scale is not None:
+        scale = (scale[0], scale[1] if zmin is None else zmin, scale[2] if zmax is None else zmax)
+    return _image(a, step, scale=scale, title=title, colorbar=colorbar, box=box, marker=marker,
+                  clickable=clickable, focus=focus, height=height)
 
 
-def _image(a, step: int, *, title, zmin, zmax, diverging, colorbar, box, marker, clickable, focus,
-           height) -> go.Figure:
-    """One build of :func:`image_figure`, showing every ``step``-th pixel."""
+def _step(shape, max_bytes: int, *, per_cell: float, clickable: bool) -> int:
+    """The smallest stride that keeps an (H, W) map under ``max_bytes`` (and clickable maps
+    under :data:`MAX_MARKERS` markers)."""
+    h, w = shape
+    step = max(1, math.ceil(math.sqrt(h * w * per_cell / max_bytes)))
+    if clickable:
+        step = max(step, math.ceil(math.sqrt(h * w / MAX_MARKERS)))
+    while clickable and math.ceil(h / step) * math.ceil(w / step) > MAX_MARKERS:
+        step += 1
+    return step
+
+
+def _image(a, step: int, *, scale, title, colorbar, box, marker, clickable, focus, height,
+           hover_value: str = "%{z:.4g}", colorbar_extra: dict | None = None) -> go.Figure:
+    """One build of :func:`image_figure`, showing every ``step``-th pixel.
+
+    ``scale`` is ``(colorscale, zmin, zmax)``, or None for an (H, W, 3) RGB image.
+    """
     shown = a[::step, ::step]
     rows = np.arange(0, a.shape[0], step, dtype=np.int16)
     cols = np.arange(0, a.shape[1], step, dtype=np.int16)
-    scale, lo, hi = _scale(shown, diverging)
-    hover = "row %{y}, col %{x}: %{z:.4g}<extra></extra>"
-    fig = go.Figure(go.Heatmap(
-        z=shown, x=cols, y=rows, colorscale=scale,
-        zmin=lo if zmin is None else zmin, zmax=hi if zmax is None else zmax,
-        showscale=colorbar is not None, colorbar=_hbar(colorbar or ""),
-        hoverinfo="skip" if clickable else None, hovertemplate=None if clickable else hover))
+    hover = f"row %{{y}}, col %{{x}}: {hover_value}<extra></extra>"
+    if scale is None:  # RGB: go.Image places pixel i at x0 + i * dx, so hover keeps true coordinates
+        fig = go.Figure(go.Image(
+            z=_rgb8(shown), x0=0, dx=step, y0=0, dy=step,
+            hovertemplate="row %{y}, col %{x}: RGB %{z[0]}, %{z[1]}, %{z[2]} (of 255)<extra></extra>"))
+    else:
+        colours, lo, hi = scale
+        fig = go.Figure(go.Heatmap(
+            z=shown, x=cols, y=rows, colorscale=colours, zmin=lo, zmax=hi,
+            showscale=colorbar is not None, colorbar={**_hbar(colorbar or ""), **(colorbar_extra or {})},
+            hoverinfo="skip" if clickable else None, hovertemplate=None if clickable else hover))
     if clickable:
         yy, xx = np.meshgrid(rows, cols, indexing="ij")  # (h, w) each
+        values = shown if shown.ndim == 2 else shown.mean(axis=-1)
         fig.add_trace(go.Scatter(
             x=xx.ravel(), y=yy.ravel(), mode="markers", showlegend=False,
-            marker={"size": 6, "opacity": 0, "color": shown.ravel()},
+            marker={"size": max(6, 2 * step) if step > 1 else 6, "opacity": 0,
+                    "color": values.ravel()},
             hovertemplate=hover.replace("%{z", "%{marker.color")))
     if box is not None:
         fig.add_shape(type="rect", x0=box.left - 0.5, x1=box.right + 0.5, y0=box.top - 0.5,
@@ -292,21 +345,102 @@ def _image(a, step: int, *, title, zmin, zmax, diverging, colorbar, box, marker,
         pad = max(2, (focus.bottom - focus.top) // 4)
         fig.update_xaxes(range=[focus.left - pad - 0.5, focus.right + pad + 0.5])
         fig.update_yaxes(range=[focus.bottom + pad + 0.5, focus.top - pad - 0.5], autorange=False)
-    fig.update_layout(title=_title(title), height=height, clickmode="event+select",
-                      margin={"l": 10, "r": 10, "t": 60 if title else 30,
+    fig.update_layout(title=_title(_noted(title, step)), height=height, clickmode="event+select",
+                      margin={"l": 10, "r": 10, "t": 60 if title or step > 1 else 30,
                               "b": 60 if colorbar is not None else 10},
                       plot_bgcolor="white")
     return fig
 
 
-def errors_figure(errors, *, title: str = "Prediction vs label") -> go.Figure:
+def _rgb8(a: np.ndarray) -> np.ndarray:
+    """(H, W, 3) floats in [0, 1] as the uint8 pixels a ``go.Image`` shows."""
+    return np.clip(np.round(a * 255), 0, 255).astype(np.uint8)
+
+
+def _discrete(colours) -> list:
+    """A Plotly colour scale with one flat band per colour, for values 0 .. n - 1 (zmin -0.5)."""
+    n, scale = len(colours), []
+    for i, colour in enumerate(colours):
+        scale += [[i / n, colour], [(i + 1) / n, colour]]
+    return scale
+
+
+def class_figure(classes, n_classes: int, *, title: str = "", names=None, clickable: bool = False,
+                 max_bytes: int = MAX_BYTES, height: int = 340) -> go.Figure:
+    """An (H, W) map of class indices (the arg-max of a softmax) in one colour per class.
+
+    ``names`` labels the classes on the colour bar (default ``"class k"``); hover
+    gives the true row, column and class of each pixel shown.
+
+    >>> fig = class_figure(np.array([[0, 1], [2, 1]]), 3)
+    >>> list(fig.data[0].colorbar.ticktext)
+    ['class 0', 'class 1', 'class 2']
+    """
+    c = np.asarray(classes)
+    if c.ndim != 2:
+        raise ValueError(f"class_figure draws an (H, W) map of class indices; got {c.shape}.")
+    if n_classes < 1 or (c.size and not 0 <= int(c.min()) <= int(c.max()) < n_classes):
+        raise ValueError(f"Class indices must lie in 0 .. {n_classes - 1}.")
+    names = list(names) if names is not None else [f"class {k}" for k in range(n_classes)]
+    colours = [CLASS_COLOURS[k % len(CLASS_COLOURS)] for k in range(n_classes)]
+    step = _step(c.shape, max_bytes, per_cell=2 + (8 if clickable else 0), clickable=clickable)
+    return _image(c.astype(np.float32), step, scale=(_discrete(colours), -0.5, n_classes - 0.5),
+                  title=title, colorbar="", box=None, marker=None, clickable=clickable, focus=None,
+                  height=height, hover_value="class %{z}",
+                  colorbar_extra={"tickvals": list(range(n_classes)), "ticktext": names})
+
+
+def overlay_figure(image, heat, *, title: str = "", colorbar: str = "", zmin: float = 0.0,
+                   zmax: float | None = None, opacity: float = 0.55, box: ReceptiveField | None = None,
+                   max_bytes: int = MAX_BYTES // 2, height: int = 340) -> go.Figure:
+    """A heat map (e.g. Seg-Grad-CAM in [0, 1]) laid over an (H, W) grey image of the same size.
+
+    Both are shown every ``step``-th pixel when they are larger than ``max_bytes``
+    allows; hover gives the true row and column and the exact heat value.
+
+    >>> overlay_figure(np.zeros((4, 4)), np.ones((4, 4))).data[1].opacity
+    0.55
+    """
+    img, h = np.asarray(image, np.float32), np.asarray(heat, np.float32)
+    if img.ndim == 3:
+        img = img.mean(axis=-1)  # (H, W): the overlay needs a grey background
+    if img.shape != h.shape or h.ndim != 2:
+        raise ValueError(f"The image {img.shape} and the heat map {h.shape} must be the same (H, W).")
+    step = _step(h.shape, max_bytes, per_cell=12, clickable=False)
+    rows = np.arange(0, h.shape[0], step, dtype=np.int16)
+    cols = np.arange(0, h.shape[1], step, dtype=np.int16)
+    shown = h[::step, ::step]
+    top = float(np.nanmax(shown)) if zmax is None and shown.size else (zmax or 1.0)
+    fig = go.Figure([
+        go.Heatmap(z=img[::step, ::step], x=cols, y=rows, colorscale=STYLE["image_scale"],
+                   showscale=False, hoverinfo="skip"),
+        go.Heatmap(z=shown, x=cols, y=rows, colorscale=OVERLAY_SCALE, zmin=zmin,
+                   zmax=top if top > zmin else zmin + 1.0, opacity=opacity, colorbar=_hbar(colorbar),
+                   hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>"),
+    ])
+    if box is not None:
+        fig.add_shape(type="rect", x0=box.left - 0.5, x1=box.right + 0.5, y0=box.top - 0.5,
+                      y1=box.bottom + 0.5, line={"color": STYLE["window"], "width": 2})
+    _axes(fig)
+    fig.update_layout(title=_title(_noted(title, step)), height=height,
+                      margin={"l": 10, "r": 10, "t": 60, "b": 60}, plot_bgcolor="white")
+    return fig
+
+
+def figure_bytes(fig: go.Figure) -> int:
+    """How many bytes of JSON the figure sends to the browser (what Streamlit serialises)."""
+    import plotly.io as pio
+
+    return len(pio.to_json(fig, validate=False))
+
+
+def errors_figure(errors, *, title: str = "Prediction vs label",
+                  max_bytes: int = MAX_BYTES) -> go.Figure:
     """The map of :func:`unetviz.inspection.membrane_errors` in four labelled colours."""
     e = np.asarray(errors, dtype=np.int8)
-    step = max(1, math.ceil(math.sqrt(e.size * 2 / MAX_BYTES)))
+    step = max(1, math.ceil(math.sqrt(e.size * 2 / max_bytes)))
     n = len(ERROR_COLOURS)
-    scale = []
-    for i, colour in enumerate(ERROR_COLOURS):
-        scale += [[i / n, colour], [(i + 1) / n, colour]]
+    scale = _discrete(ERROR_COLOURS)
     fig = go.Figure(go.Heatmap(
         z=e[::step, ::step], x=np.arange(0, e.shape[1], step, dtype=np.int32),
         y=np.arange(0, e.shape[0], step, dtype=np.int32), colorscale=scale, zmin=-0.5,
@@ -314,6 +448,6 @@ def errors_figure(errors, *, title: str = "Prediction vs label") -> go.Figure:
                                 "ticktext": list(ERROR_LABELS)},
         hovertemplate="row %{y}, col %{x}: class %{z} (see the colour bar)<extra></extra>"))
     _axes(fig)
-    fig.update_layout(title=_title(title), height=340,
+    fig.update_layout(title=_title(_noted(title, step)), height=340,
                       margin={"l": 10, "r": 10, "t": 60, "b": 60}, plot_bgcolor="white")
     return fig
