@@ -491,7 +491,7 @@ class Inspector:
         self.layer(name)
         node = self.graph.by_name[name]
         op = node.op
-        if op is None:
+        if op is None or not isinstance(op, keras.layers.Layer):  # a keras.ops call has no weights
             return {}
         weights = {w.name.split("/")[-1]: np.asarray(keras.ops.convert_to_numpy(w), np.float32)
                    for w in op.weights}
