@@ -1,6 +1,10 @@
 """Every upload path in the app, fed the hostile corpus: a clear message, never an exception."""
 
+import io
+
+import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from apptest_support import open_page
@@ -27,8 +31,25 @@ def test_hostile_models_through_the_inspector():
     at = open_page("pages/inspector.py")
     at.radio(key="inspector_model").set_value("Upload a .keras file").run()
     for name, data in model_corpus():
-        at.file_uploader(key="inspector_upload").upload(name, data, "application/octet-stream").run()
-        assert errors(at), name
+        at.file_uploader(key="inspector_model_upload").upload(name, data,
+                                                              "application/octet-stream").run()
+        assert name in errors(at), name  # the message names the file
+
+
+def test_hostile_images_through_the_inspectors_full_size_input():
+    at = open_page("pages/inspector.py")
+    at.radio(key="inspector_input_kind").set_value("Image file (full size)").run()
+    good = io.BytesIO()
+    Image.fromarray(np.full((64, 64), 128, np.uint8)).save(good, format="PNG")
+    for key in ("inspector_image_upload", "inspector_label_upload"):
+        if key == "inspector_label_upload":  # a label is read once there is a good image
+            at.file_uploader(key="inspector_image_upload").upload("good.png", good.getvalue(),
+                                                                  "image/png").run()
+        for name, data in image_corpus():
+            if not name.endswith((".png", ".tif")):
+                name += ".png"
+            at.file_uploader(key=key).upload(name, data, "image/png").run()
+            assert name in errors(at), (key, name)
 
 
 def test_hostile_models_through_the_train_page_loader():
