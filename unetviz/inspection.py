@@ -31,6 +31,7 @@ import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
 from unetviz._describe import activation_name, describe  # noqa: E402
+from unetviz._grad import gradient  # noqa: E402
 from unetviz.config import LayerSpec  # noqa: E402
 from unetviz.graph import ACTIVATIONS, NAMED_PATTERNS, Graph, InspectionError, flatten, u_roles  # noqa: E402
 from unetviz.images import to_grid  # noqa: E402
@@ -558,7 +559,7 @@ class Inspector:
 
         def compute():
             try:
-                return _gradient(lambda v: pick(sub(v, training=False)), x)
+                return gradient(lambda v: pick(sub(v, training=False)), x)
             except LookupError as exc:  # TensorFlow has no gradient for a few ops (area resizing)
                 raise ValueError(f"The gradient of {name} cannot be computed: {exc}") from exc
 
@@ -566,26 +567,3 @@ class Inspector:
         grad = self._remember(key, compute)
         return np.asarray(grad, np.float32)[0].sum(axis=-1)  # (H, W)
 
-
-def _gradient(fn, x: np.ndarray) -> np.ndarray:
-    """d fn(x) / dx for a scalar-valued ``fn``, with whichever backend Keras runs on."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        xt = tf.convert_to_tensor(x)
-        with tf.GradientTape() as tape:
-            tape.watch(xt)
-            y = fn(xt)
-        return tape.gradient(y, xt).numpy()
-    if backend == "jax":
-        import jax
-
-        return np.asarray(jax.grad(fn)(x))
-    if backend == "torch":
-        import torch
-
-        xt = torch.tensor(x, requires_grad=True)
-        fn(xt).backward()
-        return xt.grad.detach().cpu().numpy()
-    raise ValueError(f"Input gradients are not supported on the {backend} backend.")
