@@ -83,7 +83,8 @@ def layer_section(inputs: Inputs) -> None:
         st.caption("Click a box of the U to look at that layer.")
     act = acts[name]
     pages = channel_tiling(act.shape, max_bytes=LAYER_BYTES).pages
-    page = st.slider("Page of channels", 1, pages, 1, key=f"inspector_page_{name}") if pages > 1 else 1
+    page = st.slider(f"Page of channels (1 to {pages})", 1, pages, 1, key=f"inspector_page_{name}") \
+        if pages > 1 else 1
     tiling = channel_tiling(act.shape, page=page - 1, max_bytes=LAYER_BYTES)
     title = (f"{name}: channels {tiling.start} to {tiling.start + tiling.count - 1} of {act.shape[-1]}, "
              f"{act.shape[0]}x{act.shape[1]} each")
@@ -91,8 +92,8 @@ def layer_section(inputs: Inputs) -> None:
         fig = channels_chart((inputs.chosen.key, inputs.x_key, name, page - 1), title, "ch", act)
     st.plotly_chart(fig, key="inspector_acts", config=PNG)
     if tiling.step > 1:
-        st.caption(f"The maps are larger than the screen: every {tiling.step}th pixel is shown. "
-                   "Hover for the exact value of each; move the view window to see other parts.")
+        st.caption(f"The maps are larger than the screen: 1 pixel in {tiling.step} along each side "
+                   "is shown. Hover for the exact value of each pixel shown.")
     st.caption(view.caption() or view.description)
     if view.skips_to:
         st.caption(f"This map is also copied across the U into {', '.join(view.skips_to)} "
@@ -229,7 +230,8 @@ def _region_mask(inputs: Inputs, out: np.ndarray):
             + (" (excluded)" if side in ("bottom", "right") else ""), 0, 100_000,
             key=f"inspector_region_{side}"))
     st.caption(f"Image pixels; the model's output for the view window covers rows {oy} to "
-               f"{oy + oh - 1} and columns {ox} to {ox + ow - 1}. Or drag a box on the output above.")
+               f"{oy + oh - 1} and columns {ox} to {ox + ow - 1}. Or drag a box on the output above "
+               "(with \"Drag: pick a region\" chosen there).")
     top, bottom = max(values["top"] - oy, 0), min(values["bottom"] - oy, oh)
     left, right = max(values["left"] - ox, 0), min(values["right"] - ox, ow)
     return region_mask_box((oh, ow), top, left, bottom, right), channel
@@ -252,7 +254,10 @@ def region_section(inputs: Inputs) -> None:
         st.error(f"{exc}")
         return
     spatial = [v.name for v in ins.layers[1:-1] if acts[v.name].ndim == 3]
-    deepest = min(spatial, key=lambda n: acts[n].shape[0] * acts[n].shape[1]) if spatial else None
+    # Of the smallest maps, the one with the most channels, the last of those: the bottleneck's
+    # output, not the pooling that enters it nor a one-channel attention map beside it.
+    deepest = min(reversed(spatial), key=lambda n: (acts[n].shape[0] * acts[n].shape[1],
+                                                    -acts[n].shape[-1])) if spatial else None
     if deepest is None:
         st.info("This model has no inner layer for Grad-CAM.")
         return

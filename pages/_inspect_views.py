@@ -117,18 +117,32 @@ def _input_figure(image_key: str, _image):
     return image_figure(shown(_image), title="Input", zmin=0, zmax=1, max_bytes=IMAGE_BYTES)
 
 
+# What the mouse does on the output chart. Streamlit turns a click into a selection only while
+# the chart's dragmode is not "select" (it then forces clickmode "event"), so one chart cannot
+# take both a click and a box: the learner chooses.
+CLICK, DRAG = "Click: pick a pixel", "Drag: pick a region"
+
+
+def _dragmode(mouse: str) -> str:
+    return "select" if mouse == DRAG else "pan"
+
+
+def _output_title(what: str, mouse: str) -> str:
+    return f"{what}: {'drag a box' if mouse == DRAG else 'click a pixel'}"
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _prob_figure(pred_key: tuple, title: str, _prob):
+def _prob_figure(pred_key: tuple, title: str, _prob, mouse: str = CLICK):
     fig = image_figure(_prob, title=title, colorbar="output", zmin=0, zmax=1, clickable=True,
                        max_bytes=CLICK_BYTES)
-    return fig.update_layout(dragmode="select")  # a drag picks a region, a click a pixel
+    return fig.update_layout(dragmode=_dragmode(mouse))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _class_figure(pred_key: tuple, _classes, n: int):
-    fig = class_figure(_classes, n, title="Arg-max class: click a pixel or drag a box",
+def _class_figure(pred_key: tuple, _classes, n: int, mouse: str = CLICK):
+    fig = class_figure(_classes, n, title=_output_title("Arg-max class", mouse),
                        clickable=True, max_bytes=CLICK_BYTES)
-    return fig.update_layout(dragmode="select")
+    return fig.update_layout(dragmode=_dragmode(mouse))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -198,31 +212,45 @@ def prediction_section(inputs: Inputs) -> None:
     st.caption(f"{pred.note} The prediction covers the whole {w}x{h} image.")
     pred_key = (chosen.key, pic.key, inputs.scale, tta)
     kind = output_kind(ins)
+    mouse = st.radio("The mouse on the output", (CLICK, DRAG), horizontal=True, key="inspector_mouse",
+                     help="Click a pixel of the output to see what it depends on (below, under "
+                          "'What one pixel can see'); drag a box over it to ask which input pixels "
+                          "drove that region (at the bottom of the page).")
     c1, c2, c3 = st.columns([1, 1.1, 1.3])
     with timed("input figure"):
         c1.plotly_chart(_input_figure(pic.key, pic.image), key="inspector_in", config=SMALL)
     on_select = partial(_jump_from_output, "inspector_prob", inputs)
     if kind == "classes":
-        _classes_view(pred, pred_key, pic, (c2, c3), on_select)
+        _classes_view(pred, pred_key, pic, (c2, c3), on_select, mouse)
     elif kind == "binary":
-        _binary_view(pred, pred_key, inputs, (c2, c3), on_select)
+        _binary_view(pred, pred_key, inputs, (c2, c3), on_select, mouse)
     else:
-        c2.plotly_chart(_prob_figure(pred_key + (0,), "Output channel 0: click a pixel or drag a box",
-                                     pred.prob[..., 0]), key="inspector_prob", config=SMALL,
-                        selection_mode=("points", "box"), on_select=on_select)
+        c2.plotly_chart(_prob_figure(pred_key + (0,), _output_title("Output channel 0", mouse),
+                                     pred.prob[..., 0], mouse), key="inspector_prob", config=SMALL,
+                        selection_mode=_selection_mode(mouse), on_select=on_select)
         if ins.out_channels > 1:
-            fig = channels_chart(pred_key + ("out", 0), "Every output channel", "ch", pred.prob)
-            st.plotly_chart(fig, key="inspector_out_maps", config=PNG)
-    st.caption("Click a pixel of the output to see what it depends on (below); drag a box on it "
-               "to ask which input pixels drove that region.")
+            _output_maps(pred, pred_key, "Every output channel", "ch")
 
 
-def _binary_view(pred, pred_key, inputs: Inputs, columns, on_select) -> None:
+def _output_maps(pred, pred_key: tuple, title: str, label: str) -> None:
+    """Every channel of the prediction, a page at a time (a slider when there are several)."""
+    pages = channel_tiling(pred.prob.shape, max_bytes=LAYER_BYTES).pages
+    page = st.slider(f"Page of {label}es" if label == "class" else "Page of output channels",
+                     1, pages, 1, key="inspector_out_page") if pages > 1 else 1
+    fig = channels_chart(pred_key + ("out", page - 1), title, label, pred.prob)
+    st.plotly_chart(fig, key="inspector_out_maps", config=PNG)
+
+
+def _selection_mode(mouse: str) -> tuple[str, ...]:
+    return ("box",) if mouse == DRAG else ("points",)
+
+
+def _binary_view(pred, pred_key, inputs: Inputs, columns, on_select, mouse: str = CLICK) -> None:
     c2, c3 = columns
     prob = pred.prob[..., 0]
     membrane = inputs.chosen.task == "membrane"
-    fig = _prob_figure(pred_key, "Output: click a pixel or drag a box", prob)
-    c2.plotly_chart(fig, key="inspector_prob", config=SMALL, selection_mode=("points", "box"),
+    fig = _prob_figure(pred_key, _output_title("Output", mouse), prob, mouse)
+    c2.plotly_chart(fig, key="inspector_prob", config=SMALL, selection_mode=_selection_mode(mouse),
                     on_select=on_select)
     text = ("Threshold: below it a pixel counts as membrane (label 0)" if membrane else
             "Threshold: at or above it a pixel counts as 1 (white)")
@@ -257,17 +285,19 @@ def _binary_view(pred, pred_key, inputs: Inputs, columns, on_select) -> None:
         _class_table(prob >= threshold, label, 2)
 
 
-def _classes_view(pred, pred_key, pic: Picture, columns, on_select) -> None:
+def _classes_view(pred, pred_key, pic: Picture, columns, on_select, mouse: str = CLICK) -> None:
     c2, c3 = columns
     n = pred.prob.shape[-1]
     classes = np.argmax(pred.prob, axis=-1)  # (H, W)
-    c2.plotly_chart(_class_figure(pred_key, classes, n), key="inspector_prob", config=SMALL,
-                    selection_mode=("points", "box"), on_select=on_select)
+    c2.plotly_chart(_class_figure(pred_key, classes, n, mouse), key="inspector_prob", config=SMALL,
+                    selection_mode=_selection_mode(mouse), on_select=on_select)
     if pic.label is not None:
         with c3:
             _class_table(classes, pic.label, n)
-    fig = channels_chart(pred_key + ("out", 0), "Probability of each class", "class", pred.prob)
-    st.plotly_chart(fig, key="inspector_out_maps", config=PNG)
+    else:
+        c3.caption("No label for this image, so no per-class Dice and IoU: with an image file, "
+                   "upload its label beside it (class numbers as pixel values).")
+    _output_maps(pred, pred_key, "Probability of each class", "class")
 
 
 def _class_table(pred_classes, label, n: int) -> None:

@@ -58,6 +58,25 @@ def test_inspector_draws_activation_heatmaps_and_clicks_pick_a_pixel():
         main.get_by_text("of out (click", exact=False).wait_for(timeout=30_000)
         wait_idle(page)
         assert int(number(page, "Row")) < 32 and int(number(page, "Column")) < 32
+
+        # With "Drag: pick a region" chosen, a box dragged on the output becomes the region.
+        main.get_by_text("Drag: pick a region", exact=True).click()
+        out = main.locator(".js-plotly-plot").filter(has_text="Output: drag a box")
+        out.wait_for(timeout=30_000)
+        wait_idle(page)
+        box = out.locator(".nsewdrag").first.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+        page.mouse.down()
+        for i in range(1, 11):  # to the lower right corner, in steps Plotly sees as a drag
+            page.mouse.move(box["x"] + box["width"] * (0.5 + 0.04 * i),
+                            box["y"] + box["height"] * (0.5 + 0.04 * i))
+        page.mouse.up()
+        page.wait_for_function("() => [...document.querySelectorAll('input')].some("
+                               "i => i.getAttribute('aria-label') === 'Top row' && +i.value >= 28)",
+                               timeout=30_000)
+        wait_idle(page)
+        assert int(number(page, "Top row")) >= 28 and int(number(page, "Bottom row (excluded)")) > 50
+        assert int(number(page, "Left column")) >= 28
         assert page.get_by_test_id("stException").count() == 0
         assert not errors, errors
 

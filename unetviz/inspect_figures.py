@@ -25,6 +25,10 @@ HARD_LIMIT = 1_450_000  # what a built figure's JSON is checked against
 _CELL_BYTES = 14  # float32 z + three uint16 customdata, base64 (4/3), a few escaped characters
 _SMALL_CELL_BYTES = 10  # the same with uint8 customdata (maps and layers of at most 256)
 MAX_TILES = 32  # a page of more tiles than this gets too small to read
+# A page shows at least this many channels (all, when the layer has fewer), with every step-th
+# pixel if need be: one huge channel per page hides what a layer does (its channels differ).
+MIN_TILES = 8
+FOCUS_CELLS = 10_000  # a zoomed-in map shows its zoomed part this finely (about 55 KB)
 # Clickable maps carry one invisible SVG marker per pixel shown; browsers draw tens of
 # thousands of them slowly, so a clickable map shows at most this many pixels.
 MAX_MARKERS = 10_000
@@ -89,12 +93,22 @@ def channel_tiling(shape, *, page: int = 0, max_bytes: int = MAX_BYTES) -> Tilin
     >>> t = channel_tiling((64, 64, 128))
     >>> t.per_page, t.pages, t.count
     (16, 8, 16)
+    >>> t = channel_tiling((512, 512, 16), max_bytes=900_000)  # 8 a page, not 1 at full detail
+    >>> t.per_page, t.step
+    (8, 7)
     """
     h, w, c = (int(v) for v in shape)
     cell = _SMALL_CELL_BYTES if _custom_dtype(h, w, c) == np.uint8 else _CELL_BYTES
     step = max(1, math.ceil(math.sqrt((h + h // 3 + 1) * (w + 1) * cell / max_bytes)))
-    th, tw = math.ceil(h / step), math.ceil(w / step)
-    fits = max(1, int(max_bytes // ((th + max(1, th // 3)) * (tw + 1) * cell)))
+
+    def fitting(step: int) -> int:
+        th, tw = math.ceil(h / step), math.ceil(w / step)
+        return int(max_bytes // ((th + max(1, th // 3)) * (tw + 1) * cell))
+
+    while fitting(step) < min(c, MIN_TILES) and step < max(h, w):
+        step += 1
+    th = math.ceil(h / step)
+    fits = max(1, fitting(step))
     per_page = min(c, fits, MAX_TILES)
     if TILE_COLS < per_page < c:
         per_page -= per_page % TILE_COLS  # pages of whole rows of tiles
@@ -116,7 +130,7 @@ def _noted(title: str, step: int) -> str:
     """The title, saying so when only every ``step``-th pixel is shown."""
     if step == 1:
         return title
-    return f"{title}, 1 pixel in {step} shown" if title else f"1 pixel in {step} shown"
+    return f"{title}<br>1 pixel in {step} shown" if title else f"1 pixel in {step} shown"
 
 
 def _hbar(title: str) -> dict:
@@ -262,7 +276,8 @@ def image_figure(a, *, title: str = "", zmin=None, zmax=None, diverging: bool | 
                  height: int = 340) -> go.Figure:
     """An (H, W) map, or an (H, W, 3) RGB image in [0, 1], with true pixel coordinates on hover.
 
-    ``box`` outlines a receptive field, ``marker`` circles one pixel, ``focus``
+    ``layout.meta`` holds ``{"shape": [H, W], "step": step}``: the map's true size and which
+    pixels are shown. ``box`` outlines a receptive field, ``marker`` circles one pixel, ``focus``
     zooms in on a box (the learner can zoom out with the toolbar). Maps too big
     for ``max_bytes`` are shown every ``step``-th pixel, and the title says so;
     hovering gives the exact value of each pixel shown. ``clickable`` lays an
@@ -324,6 +339,23 @@ def _image(a, step: int, *, scale, title, colorbar, box, marker, clickable, focu
             z=shown, x=cols, y=rows, colorscale=colours, zmin=lo, zmax=hi,
             showscale=colorbar is not None, colorbar={**_hbar(colorbar or ""), **(colorbar_extra or {})},
             hoverinfo="skip" if clickable else None, hovertemplate=None if clickable else hover))
+    pad, note = 0, _noted(title, step)
+    if focus is not None:
+        pad = max(2, (focus.bottom - focus.top) // 4)
+        r0, r1 = max(focus.top - pad, 0), min(focus.bottom + pad + 1, a.shape[0])
+        c0, c1 = max(focus.left - pad, 0), min(focus.right + pad + 1, a.shape[1])
+        fine = max(1, math.ceil(math.sqrt((r1 - r0) * (c1 - c0) / FOCUS_CELLS)))
+        if fine < step and scale is not None:
+            # The zoomed-in part more finely, over the coarse map: a small field would
+            # otherwise fall between the pixels shown (and look empty).
+            colours, lo, hi = scale
+            fig.add_trace(go.Heatmap(
+                z=a[r0:r1:fine, c0:c1:fine], x=np.arange(c0, c1, fine, dtype=np.int16),
+                y=np.arange(r0, r1, fine, dtype=np.int16), colorscale=colours, zmin=lo, zmax=hi,
+                showscale=False, hovertemplate=hover))
+            note = (f"{title}<br>" if title else "") + (
+                f"every pixel near the box, 1 in {step} elsewhere" if fine == 1 else
+                f"1 pixel in {fine} near the box, 1 in {step} elsewhere")
     if clickable:
         yy, xx = np.meshgrid(rows, cols, indexing="ij")  # (h, w) each
         values = shown if shown.ndim == 2 else shown.mean(axis=-1)
@@ -342,13 +374,13 @@ def _image(a, step: int, *, scale, title, colorbar, box, marker, clickable, focu
                                                            "line": {"width": 3}}))
     _axes(fig)
     if focus is not None:  # zoom to the box, a few pixels around it
-        pad = max(2, (focus.bottom - focus.top) // 4)
         fig.update_xaxes(range=[focus.left - pad - 0.5, focus.right + pad + 0.5])
         fig.update_yaxes(range=[focus.bottom + pad + 0.5, focus.top - pad - 0.5], autorange=False)
-    fig.update_layout(title=_title(_noted(title, step)), height=height, clickmode="event+select",
+    fig.update_layout(title=_title(note), height=height, clickmode="event+select",
                       margin={"l": 10, "r": 10, "t": 60 if title or step > 1 else 30,
                               "b": 60 if colorbar is not None else 10},
-                      plot_bgcolor="white")
+                      plot_bgcolor="white",
+                      meta={"shape": [int(a.shape[0]), int(a.shape[1])], "step": int(step)})
     return fig
 
 
@@ -448,6 +480,6 @@ def errors_figure(errors, *, title: str = "Prediction vs label",
                                 "ticktext": list(ERROR_LABELS)},
         hovertemplate="row %{y}, col %{x}: class %{z} (see the colour bar)<extra></extra>"))
     _axes(fig)
-    fig.update_layout(title=_title(_noted(title, step)), height=340,
-                      margin={"l": 10, "r": 10, "t": 60, "b": 60}, plot_bgcolor="white")
+    fig.update_layout(title=_title(_noted(title, step)), height=360,  # room for slanted labels
+                      margin={"l": 10, "r": 10, "t": 60, "b": 80}, plot_bgcolor="white")
     return fig
