@@ -147,6 +147,10 @@ def _pixel(inputs: Inputs, name: str, act: np.ndarray) -> None:
     st.subheader("What one pixel can see")
     limits = {"inspector_rf_ch": (act.shape[-1], "Channel"), "inspector_rf_row": (act.shape[0], "Row"),
               "inspector_rf_col": (act.shape[1], "Column")}
+    if st.session_state.get("inspector_rf_image") != inputs.pic.key:  # a new image: its centre
+        for key in ("inspector_rf_row", "inspector_rf_col"):
+            st.session_state.pop(key, None)
+        st.session_state["inspector_rf_image"] = inputs.pic.key
     picked = []
     for column, (key, (n, text)) in zip(st.columns(3), limits.items()):
         st.session_state[key] = min(st.session_state.get(key, 0 if key == "inspector_rf_ch" else n // 2),

@@ -179,11 +179,14 @@ def test_isbi_slice_is_predicted_whole_with_v_rand_and_a_bad_folder_gets_a_messa
     needs_membrane()
     folder = need_isbi()
     at = open_page("Pretrained: membrane")
+    at.number_input(key="inspector_rf_row").set_value(3).run()  # a pixel of the small sample
     at.radio(key="inspector_input_kind").set_value(ISBI).run()
     assert "UNETVIZ_ISBI_DIR" in text(at)  # no default folder outside the repository
     at.text_input(key="inspector_isbi_folder").set_value(str(folder)).run()
     at.number_input(key="inspector_isbi_slice").set_value(27).run()
     assert not at.exception and not at.error
+    # A new image starts the picked pixel at its centre, not where the last one had it.
+    assert at.number_input(key="inspector_rf_row").value == 256
     scores = {m.label: float(m.value) for m in at.metric}
     assert list(scores) == ["Pixel error", "Membrane Dice", "Membrane IoU", "V_rand"]
     cols = ints(at, "inspector_prob")  # the output chart, every step-th column, true numbers
