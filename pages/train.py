@@ -1,6 +1,6 @@
 """Train: fit the builder's U-Net live, in a background thread that survives page switches."""
 
-from pathlib import Path
+import os
 
 import streamlit as st
 
@@ -27,7 +27,7 @@ SOURCES = {"toy": "Toy inversion (8x8)", "membranes": "Generated membranes",
 DEFAULTS = {"toy": (5e-4, 100, 32), "membranes": (1e-3, 10, 32), "isbi": (1e-4, 2, 100),
             "zip": (1e-3, 10, 16)}  # learning rate, epochs, batch size
 RATES = [1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2]
-ISBI_DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "isbi2012-membrane"
+ISBI_ENV = "UNETVIZ_ISBI_DIR"  # the folder the ISBI option starts with; the product ships no data
 
 
 @st.cache_resource(max_entries=3, show_spinner="Preparing the data...")
@@ -60,7 +60,8 @@ elif source == "isbi":
                "degrees, transposed and flipped both ways (7 per tile). Slices 25-29 are held out "
                "whole for validation.")
     path = st.text_input("Folder (PNG pairs in train/image and train/label, or train-volume.tif "
-                         "with train-labels.tif)", str(ISBI_DEFAULT), key="train_isbi_path")
+                         "with train-labels.tif)", os.environ.get(ISBI_ENV, ""), key="train_isbi_path",
+                         help=f"Set {ISBI_ENV} to fill this in.")
     max_tiles = st.number_input("Use at most this many training tiles (0 = all)", 0, 20_000,
                                 2000, 500, key="train_isbi_max",
                                 help="All tiles take several minutes per epoch on a CPU.")

@@ -115,6 +115,8 @@ def test_training_goes_on_across_page_switches():
 def test_isbi_folder_bad_path_gets_an_error_and_a_good_one_describes_the_tiles(isbi_dir):
     at = train_page()
     at.radio(key="train_source").set_value("isbi").run()
+    assert at.text_input(key="train_isbi_path").value == ""  # no data folder outside the repository
+    assert not at.exception and at.error  # an empty path gets a message
     at.text_input(key="train_isbi_path").set_value("/no/such/folder").run()
     assert any("There is no folder at /no/such/folder" in e.value for e in at.error)
     assert at.button(key="train_start").disabled
