@@ -42,7 +42,7 @@ def test_membrane_card_describes_the_run(name):
     assert c["params"] == MEMBRANE_MODELS[name]
     for key in ("command", "data", "epochs", "seconds", "held_out", "held_out_tta"):
         assert key in c
-    assert c["crops_seen"] >= c["epochs"] * c["batch_size"] * 100  # the card's run, not a stub
+    assert c["crops_seen"] >= c["epochs"] * c["batch_size"] * 100  # counts a real run
     for table in ("held_out", "held_out_tta"):
         assert set(SCORES) <= set(c[table])
     text = (PRETRAINED / f"{name}.md").read_text()
